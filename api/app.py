@@ -1,0 +1,73 @@
+"""The web tier: a thin Litestar app that validates, persists, enqueues and reports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import provide_caller
+from api.downloads import download
+from api.errors import exception_handlers
+from api.health import health, ready
+from api.jobs import JobController
+from api.state import AppState
+from core.settings import Settings
+from storage.accounts import AccountRepository
+from storage.database import create_pool
+from storage.jobs import JobRepository
+from storage.objects import object_store
+from workers.broker import build_broker
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The API application; it opens its pool, store and broker when it starts serving."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def resources(app: Litestar) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database)
+        try:
+            app.state.resources = AppState(
+                settings=settings,
+                pool=pool,
+                jobs=JobRepository(pool),
+                accounts=AccountRepository(pool),
+                store=object_store(settings.storage),
+                broker=build_broker(settings.broker),
+            )
+            yield
+        finally:
+            await pool.close()
+
+    app = Litestar(
+        route_handlers=[JobController, download, health, ready],
+        lifespan=[resources],
+        dependencies={"caller": Provide(provide_caller)},
+        exception_handlers=exception_handlers,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="TestData Buddy",
+            version="1",
+            description="Test data generation as a service.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "api_key": SecurityScheme(type="http", scheme="bearer", description="API key")
+                }
+            ),
+            security=[{"api_key": []}],
+        ),
+        debug=False,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,111 @@
+"""`tdbuddy dev`: the whole service on one laptop, with no set-up of the user's own.
+
+Starts an embedded PostgreSQL and Redis when DATABASE_URL / REDIS_URL are not set, keeps files
+on the local disk when no S3 bucket is configured, applies migrations, makes a ready API key,
+then runs the API, one worker and the scheduler as child processes until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.settings import Settings
+from storage.commands import apply_migrations, create_user_with_key
+from storage.embedded import embedded_services
+
+
+def _persistent_secret(path: Path, make: str) -> str:
+    """The secret kept in `path`, written there (readable by the owner only) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.write_text(make)
+    path.chmod(0o600)
+    return make
+
+
+@contextlib.contextmanager
+def _services(home: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    if env.get("DATABASE_URL") and (env.get("BROKER_URL") or env.get("REDIS_URL")):
+        yield env
+        return
+    with embedded_services(home) as services:
+        env.setdefault("DATABASE_URL", services.database_url)
+        if not (env.get("BROKER_URL") or env.get("REDIS_URL")):
+            env["REDIS_URL"] = services.redis_url
+        yield env
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    home = Path(args.home or os.environ.get("TDBUDDY_HOME") or Path.home() / ".tdbuddy")
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if args.port:
+        env["API_PORT"] = str(args.port)
+    env.setdefault("STORAGE_DIR", str(home / "files"))
+    env.setdefault(
+        "LINK_SIGNING_KEYS", "1:" + _persistent_secret(home / "link-key", secrets.token_urlsafe(32))
+    )
+    env.setdefault("RECONCILE_INTERVAL_SECONDS", "5")
+    with _services(home, env) as env:
+        settings = Settings.from_env(env)
+        assert settings.database.url is not None
+        asyncio.run(apply_migrations(settings.database.url))
+        key_file = home / "dev-api-key"
+        if not key_file.exists():
+            key = asyncio.run(create_user_with_key(settings, "dev", None))
+            _persistent_secret(key_file, key.secret)
+        api_key = key_file.read_text().strip()
+        return _supervise(settings, env, api_key)
+
+
+def _supervise(settings: Settings, env: dict[str, str], api_key: str) -> int:
+    tdbuddy = [sys.executable, "-m", "core.cli"]
+    children = {
+        "api": subprocess.Popen([*tdbuddy, "api"], env=env),
+        "worker": subprocess.Popen([*tdbuddy, "worker", "--processes", "1"], env=env),
+        "scheduler": subprocess.Popen([*tdbuddy, "scheduler"], env=env),
+    }
+    url = settings.api.public_url
+    print(
+        f"\nTestData Buddy is starting at {url}\n"
+        f"  API key:  {api_key}\n"
+        f"  API docs: {url}/schema\n"
+        f"  try:      curl -s -X POST {url}/v1/jobs -H 'Authorization: Bearer {api_key}' "
+        "-H 'Content-Type: application/json' -d @examples/users.json\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} exited with {child.returncode}; stopping the rest", flush=True)
+                exit_code, stopping = 1, True
+        time.sleep(0.2)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children.values():
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return exit_code

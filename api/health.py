@@ -1,0 +1,55 @@
+"""Liveness and readiness: is the process up, and can it reach what it needs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response, get
+
+from api.state import AppState
+from api.wire import Check, Readiness
+from workers.broker import ping_broker
+
+
+@get("/health", operation_id="health", summary="Liveness: the API process answers", tags=["ops"])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def _timed(probe: Callable[[], Awaitable[Any]], limit_seconds: float = 2.0) -> Check:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(probe(), limit_seconds)
+    except Exception as exc:  # any failure means "not ready", reported, never raised
+        latency = (time.perf_counter() - started) * 1000
+        return Check(ok=False, latency_ms=round(latency, 2), detail=f"{type(exc).__name__}: {exc}")
+    return Check(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+@get(
+    "/ready",
+    operation_id="ready",
+    summary="Readiness: PostgreSQL, the broker and storage, each with its latency",
+    tags=["ops"],
+)
+async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
+    state = AppState.of(request)
+
+    async def database() -> None:
+        await state.pool.fetchval("SELECT 1")
+
+    async def broker() -> None:
+        await asyncio.to_thread(ping_broker, state.broker, state.settings.broker.queue)
+
+    async def storage() -> None:
+        await asyncio.to_thread(state.store.check)
+
+    names = ("database", "broker", "storage")
+    checks = await asyncio.gather(_timed(database), _timed(broker), _timed(storage))
+    result = Readiness(
+        ready=all(c.ok for c in checks), checks=dict(zip(names, checks, strict=True))
+    )
+    return Response(result, status_code=200 if result.ready else 503)

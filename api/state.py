@@ -1,0 +1,30 @@
+"""What the API process holds for its whole life, opened in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import dramatiq
+from litestar import Request
+
+from core.settings import Settings
+from storage.accounts import AccountRepository
+from storage.jobs import JobRepository
+from storage.objects import ObjectStore
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    pool: asyncpg.Pool
+    jobs: JobRepository
+    accounts: AccountRepository
+    store: ObjectStore
+    broker: dramatiq.Broker
+
+    @staticmethod
+    def of(request: Request[Any, Any, Any]) -> AppState:
+        state: AppState = request.app.state.resources
+        return state

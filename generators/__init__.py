@@ -1,0 +1,1 @@
+"""The pure data-generation engine: dataset specs, the field-type catalog, writers."""

@@ -1,0 +1,164 @@
+"""The dataset spec as submitted over the wire, and ``parse_spec`` that validates it.
+
+Every rejection is a ``SpecError`` naming the exact path (``fields[3].min``) and a
+reason the user can act on.
+"""
+
+import difflib
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+import msgspec
+
+from generators.catalog import FIELD_TYPES, field_type_names
+from generators.errors import SpecError
+from generators.locales import SUPPORTED_LOCALES
+from generators.options import FieldOptions
+from generators.writers import WRITERS
+
+MAX_ROWS = 1_000_000_000
+MAX_FIELDS = 200
+MAX_SEED = 2**63 - 1
+
+if TYPE_CHECKING:
+    AnyField = FieldOptions
+else:
+    # The tagged union of every catalog type, so the catalog stays the only list of types.
+    AnyField = Union[tuple(entry.options for entry in FIELD_TYPES.values())]  # noqa: UP007
+
+
+class DatasetSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A dataset a user asked for: row count, format, locale, seed and ordered fields."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    rows: Annotated[int, msgspec.Meta(ge=1, le=MAX_ROWS)]
+    format: str
+    locale: str = "en_US"
+    seed: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEED)] | None = None
+    fields: Annotated[list[AnyField], msgspec.Meta(min_length=1, max_length=MAX_FIELDS)]
+
+
+_MSGSPEC_PATH = re.compile(r"^(?P<detail>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
+_BAD_TAG = re.compile(r"^Invalid value '(?P<value>.*)'$", re.DOTALL)
+
+
+def parse_spec(data: bytes | str | dict[str, Any]) -> DatasetSpec:
+    """Return the validated spec for a JSON body (bytes/str) or a decoded dict.
+
+    Raises ``SpecError`` for the first problem found.
+    """
+    if isinstance(data, (bytes, str)):
+        try:
+            data = msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            raise SpecError("body", f"malformed JSON: {exc}", code="malformed_json") from None
+    if not isinstance(data, dict):
+        raise SpecError("body", "the spec must be a JSON object")
+    try:
+        spec = msgspec.convert(data, DatasetSpec)
+    except msgspec.ValidationError as exc:
+        raise _translate(str(exc), data) from None
+    _check(spec)
+    return spec
+
+
+def spec_to_dict(spec: DatasetSpec) -> dict[str, Any]:
+    """Return the spec as plain JSON-ready builtins (dates as ISO strings)."""
+    result: dict[str, Any] = msgspec.to_builtins(spec)
+    return result
+
+
+def with_seed(spec: DatasetSpec, seed: int) -> DatasetSpec:
+    """Return a copy of ``spec`` with ``seed`` set (so the job can be reproduced)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise SpecError("seed", f"seed must be between 0 and {MAX_SEED}")
+    return msgspec.structs.replace(spec, seed=seed)
+
+
+def _translate(message: str, data: dict[str, Any]) -> SpecError:
+    """Return a SpecError for a msgspec validation message like ``... - at `$.rows```."""
+    match = _MSGSPEC_PATH.match(message)
+    detail = match["detail"] if match else message
+    path = (match["path"] or "").lstrip(".") if match else ""
+
+    if missing := _MISSING.match(detail):
+        return SpecError(_join(path, missing["name"]), "this value is required")
+    if unknown := _UNKNOWN.match(detail):
+        return _unknown_option(path, unknown["name"], _lookup(data, path))
+    if (bad_tag := _BAD_TAG.match(detail)) and path.endswith(".type"):
+        return _unknown_type(path, bad_tag["value"])
+    if path.endswith(".type"):
+        return _unknown_type(path, repr(_lookup(data, path)))
+    if detail.startswith("Invalid RFC3339 encoded date"):
+        detail = "expected a date as YYYY-MM-DD"
+    detail = detail.replace("`", "")
+    return SpecError(path or "body", detail[:1].lower() + detail[1:])
+
+
+def _unknown_option(path: str, name: str, owner: Any) -> SpecError:
+    known: tuple[str, ...] = DatasetSpec.__struct_fields__
+    detail = f"unknown key '{name}'"
+    type_name = owner.get("type") if path and isinstance(owner, dict) else None
+    if isinstance(type_name, str) and type_name in FIELD_TYPES:
+        known = FIELD_TYPES[type_name].options.__struct_fields__
+        detail = f"unknown option '{name}' for type '{type_name}'"
+    close = difflib.get_close_matches(name, known, n=1)
+    detail += f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(known)}"
+    return SpecError(_join(path, name), detail, code="unknown_option")
+
+
+def _unknown_type(path: str, value: str) -> SpecError:
+    detail = f"unknown type '{value}'"
+    close = difflib.get_close_matches(value, field_type_names(), n=1)
+    if close:
+        detail += f"; did you mean '{close[0]}'?"
+    else:
+        detail += f"; known types: {', '.join(field_type_names())}"
+    return SpecError(path, detail, code="unknown_type")
+
+
+def _check(spec: DatasetSpec) -> None:
+    """Raise SpecError for problems that need more than one value to see."""
+    if spec.format not in WRITERS:
+        raise SpecError(
+            "format",
+            f"unsupported format '{spec.format}'; supported: {', '.join(WRITERS)}",
+            code="unsupported_format",
+        )
+    if spec.locale not in SUPPORTED_LOCALES:
+        raise SpecError(
+            "locale",
+            f"unsupported locale '{spec.locale}'; supported: {', '.join(SUPPORTED_LOCALES)}",
+            code="unsupported_locale",
+        )
+    seen: dict[str, int] = {}
+    for i, field in enumerate(spec.fields):
+        if field.name.strip() != field.name or not field.name.isprintable():
+            raise SpecError(
+                f"fields[{i}].name",
+                "field names must be printable with no leading or trailing spaces",
+            )
+        if field.name in seen:
+            raise SpecError(
+                f"fields[{i}].name",
+                f"duplicate field name '{field.name}' (also fields[{seen[field.name]}])",
+            )
+        seen[field.name] = i
+        for option, detail in field.problems(spec.rows):
+            raise SpecError(f"fields[{i}].{option}", detail)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _lookup(data: Any, path: str) -> Any:
+    """Return the value at a path like ``fields[3].type`` in decoded JSON, or None."""
+    for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        try:
+            data = data[int(index)] if index else data[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data

@@ -1,0 +1,54 @@
+"""`tdbuddy scheduler`: the one process that runs periodic work (now: the job reconciler)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+from core.settings import Settings
+from schedules.reconcile import resend_lost_jobs
+from storage.database import create_pool
+from storage.jobs import JobRepository
+from workers.broker import build_broker
+
+log = logging.getLogger(__name__)
+
+
+async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
+    """Runs each periodic task on its interval until `stop` is set; a failed tick is retried."""
+    pool = await create_pool(settings.database)
+    broker = build_broker(settings.broker)
+    jobs = JobRepository(pool)
+    interval = settings.jobs.reconcile_interval_seconds
+    try:
+        while not stop.is_set():
+            try:
+                await resend_lost_jobs(jobs, broker, settings.broker.queue, settings.jobs)
+            except Exception:
+                log.exception("reconcile tick failed; trying again in %.1f s", interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+    finally:
+        await pool.close()
+        broker.close()
+
+
+def run_scheduler(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info(
+            "scheduler started; reconciling every %.1f s", settings.jobs.reconcile_interval_seconds
+        )
+        await run_forever(settings, stop)
+
+    asyncio.run(main())
+    return 0

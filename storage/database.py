@@ -1,0 +1,92 @@
+"""PostgreSQL: the connection pool and the numbered migrations of storage/sql/migrations."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib.resources import files
+
+import asyncpg
+import msgspec
+
+from core.settings import DatabaseSettings
+
+log = logging.getLogger(__name__)
+
+# Any number will do as long as it is ours alone: it serialises concurrent migrators.
+_MIGRATION_LOCK = 0x7464_6275_6464_79
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """Every migration shipped with this version, in the order they apply."""
+    found = []
+    for entry in files("storage.sql.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number, _, rest = entry.name.partition("_")
+            found.append(
+                Migration(int(number), rest.removesuffix(".sql"), entry.read_text("utf-8"))
+            )
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a number: {versions}")
+    return found
+
+
+async def migrate(conn: asyncpg.Connection) -> list[int]:
+    """Applies the migrations not yet recorded in schema_migrations; returns their numbers."""
+    applied_now: list[int] = []
+    await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for migration in migrations():
+            if migration.version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+            log.info("applied migration %04d %s", migration.version, migration.name)
+            applied_now.append(migration.version)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+    return applied_now
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda value: msgspec.json.encode(value).decode(),
+        decoder=msgspec.json.decode,
+        schema="pg_catalog",
+    )
+
+
+async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
+    """A connection pool on settings.url, with jsonb read and written as Python values."""
+    if settings.url is None:
+        raise RuntimeError("DATABASE_URL is not set (tdbuddy dev sets it for the embedded server)")
+    pool = await asyncpg.create_pool(
+        settings.url,
+        min_size=settings.pool_min,
+        max_size=settings.pool_max,
+        command_timeout=settings.command_timeout,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool

@@ -1,0 +1,156 @@
+"""The job history in PostgreSQL: create, read, claim, progress and finish jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from core.jobs import JobState
+from storage.queries import query
+
+
+class JobRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of the jobs table."""
+
+    id: uuid.UUID
+    user_id: int
+    name: str
+    spec: dict[str, Any]
+    format: str
+    rows_total: int
+    rows_done: int
+    state: JobState
+    engine_version: str
+    attempt: int
+    heartbeat_at: dt.datetime | None
+    enqueued_at: dt.datetime | None
+    upload_id: str | None
+    object_key: str | None
+    file_name: str | None
+    size_bytes: int | None
+    sha256: str | None
+    error: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    deleted_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> JobRecord:
+        values = {name: row[name] for name in cls.__struct_fields__}
+        values["state"] = JobState(values["state"])
+        return cls(**values)
+
+
+class Claim(msgspec.Struct, frozen=True):
+    """A worker's hold on a job: the job, and what an earlier attempt may have left behind."""
+
+    job: JobRecord
+    stale_upload_id: str | None
+    stale_object_key: str | None
+
+
+class JobRepository:
+    """Job rows, read and written through one asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def insert(
+        self,
+        *,
+        job_id: uuid.UUID,
+        user_id: int,
+        name: str,
+        spec: dict[str, Any],
+        format: str,
+        rows_total: int,
+        engine_version: str,
+        file_name: str,
+    ) -> JobRecord:
+        row = await self._pool.fetchrow(
+            query("insert_job"),
+            job_id,
+            user_id,
+            name,
+            spec,
+            format,
+            rows_total,
+            engine_version,
+            file_name,
+        )
+        return JobRecord.from_row(row)
+
+    async def mark_enqueued(self, job_id: uuid.UUID) -> None:
+        await self._pool.execute(query("mark_enqueued"), job_id)
+
+    async def get(self, job_id: uuid.UUID) -> JobRecord | None:
+        row = await self._pool.fetchrow(query("get_job"), job_id)
+        return None if row is None else JobRecord.from_row(row)
+
+    async def get_for_user(self, job_id: uuid.UUID, user_id: int) -> JobRecord | None:
+        row = await self._pool.fetchrow(query("get_job_for_user"), job_id, user_id)
+        return None if row is None else JobRecord.from_row(row)
+
+    async def list_for_user(
+        self, user_id: int, limit: int, after: tuple[dt.datetime, uuid.UUID] | None = None
+    ) -> list[JobRecord]:
+        """The user's jobs, newest first, strictly older than the `after` cursor."""
+        created, job_id = after if after else (None, None)
+        rows = await self._pool.fetch(query("list_jobs_for_user"), user_id, limit, created, job_id)
+        return [JobRecord.from_row(row) for row in rows]
+
+    async def claim(self, job_id: uuid.UUID, lease_seconds: float) -> Claim | None:
+        """Takes the job for a new attempt, or None when it is done or held by a live worker."""
+        row = await self._pool.fetchrow(query("claim_job"), job_id, lease_seconds)
+        if row is None:
+            return None
+        return Claim(JobRecord.from_row(row), row["stale_upload_id"], row["stale_object_key"])
+
+    async def record_upload(
+        self, job_id: uuid.UUID, attempt: int, upload_id: str | None, object_key: str
+    ) -> bool:
+        """Notes where this attempt writes; False when the attempt has lost the job."""
+        status: str = await self._pool.execute(
+            query("record_upload"), job_id, attempt, upload_id, object_key
+        )
+        return status == "UPDATE 1"
+
+    async def record_progress(self, job_id: uuid.UUID, attempt: int, rows_done: int) -> bool:
+        """Stores progress and renews the lease; False when the attempt has lost the job."""
+        status: str = await self._pool.execute(
+            query("record_progress"), job_id, attempt, rows_done
+        )
+        return status == "UPDATE 1"
+
+    async def finish(
+        self, job_id: uuid.UUID, attempt: int, size_bytes: int, sha256: str, ttl_seconds: int
+    ) -> JobRecord | None:
+        """Marks the job succeeded; None when this attempt no longer holds it."""
+        row = await self._pool.fetchrow(
+            query("finish_job"), job_id, attempt, size_bytes, sha256, ttl_seconds
+        )
+        return None if row is None else JobRecord.from_row(row)
+
+    async def release(self, job_id: uuid.UUID, attempt: int) -> None:
+        """Puts a running job back to queued, if this attempt still holds it."""
+        await self._pool.execute(query("release_job"), job_id, attempt)
+
+    async def fail(self, job_id: uuid.UUID, error: str, attempt: int | None = None) -> bool:
+        """Marks an unfinished job failed with a reason a user can read."""
+        row = await self._pool.fetchrow(query("fail_job"), job_id, error, attempt)
+        return row is not None
+
+    async def claim_to_resend(
+        self, requeue_after_seconds: float, lease_seconds: float, limit: int = 500
+    ) -> list[uuid.UUID]:
+        """Ids of jobs a crash left behind, marked as sent again now."""
+        rows = await self._pool.fetch(
+            query("claim_jobs_to_resend"), requeue_after_seconds, lease_seconds, limit
+        )
+        return [row["id"] for row in rows]

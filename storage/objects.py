@@ -1,0 +1,220 @@
+"""Object storage for generated files: an S3 bucket, or a folder on the local disk.
+
+Writers stream: an S3 writer sends a multipart part each time `part_size` bytes are buffered,
+a local writer appends to a temporary file; neither holds the whole file. Both compute the
+SHA-256 as the bytes go by, and both can abort what an earlier, crashed attempt left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import urllib.parse
+import uuid
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import boto3
+import botocore.config
+import msgspec
+
+from core.settings import StorageSettings
+
+
+class StoredObject(msgspec.Struct, frozen=True):
+    key: str
+    size_bytes: int
+    sha256: str
+
+
+class ObjectWriter(Protocol):
+    key: str
+    # What an attempt records so that a later one can clean up after it.
+    upload_id: str
+
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> StoredObject: ...
+    def abort(self) -> None: ...
+
+
+class ObjectStore(Protocol):
+    def open_writer(self, key: str, content_type: str) -> ObjectWriter: ...
+    def abort_stale(self, key: str, upload_id: str) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None: ...
+    def local_path(self, key: str) -> Path | None: ...
+    def check(self) -> None: ...
+
+
+def content_disposition(file_name: str) -> str:
+    """An attachment header that names the file, safe for non-ASCII names (RFC 6266)."""
+    ascii_name = file_name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    quoted = urllib.parse.quote(file_name, safe="")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
+
+
+class S3ObjectStore:
+    """Files in one S3 bucket (any S3-compatible server: AWS, MinIO, moto)."""
+
+    def __init__(self, settings: StorageSettings, client: Any | None = None) -> None:
+        if settings.s3_bucket is None:
+            raise ValueError("S3ObjectStore needs S3_BUCKET")
+        self.bucket = settings.s3_bucket
+        self.part_size = settings.part_size
+        self.client = client or boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            config=botocore.config.Config(
+                signature_version="s3v4",
+                retries={"max_attempts": 5, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+            ),
+        )
+
+    def open_writer(self, key: str, content_type: str) -> ObjectWriter:
+        return _S3Writer(self, key, content_type)
+
+    def abort_stale(self, key: str, upload_id: str) -> None:
+        # NoSuchUpload: already completed or aborted, so nothing is left to clean.
+        with contextlib.suppress(self.client.exceptions.NoSuchUpload):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None:
+        url: str = self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentDisposition": content_disposition(file_name),
+            },
+            ExpiresIn=seconds,
+        )
+        return url
+
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    def check(self) -> None:
+        self.client.head_bucket(Bucket=self.bucket)
+
+
+class _S3Writer:
+    def __init__(self, store: S3ObjectStore, key: str, content_type: str) -> None:
+        self._store = store
+        self.key = key
+        created = store.client.create_multipart_upload(
+            Bucket=store.bucket, Key=key, ContentType=content_type
+        )
+        self.upload_id: str = created["UploadId"]
+        self._buffer = bytearray()
+        self._parts: list[dict[str, Any]] = []
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._digest.update(data)
+        self._size += len(data)
+        self._buffer += data
+        if len(self._buffer) >= self._store.part_size:
+            self._send_part()
+
+    def _send_part(self) -> None:
+        number = len(self._parts) + 1
+        answer = self._store.client.upload_part(
+            Bucket=self._store.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=bytes(self._buffer),
+        )
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+        self._buffer.clear()
+
+    def commit(self) -> StoredObject:
+        if self._buffer or not self._parts:
+            self._send_part()
+        self._store.client.complete_multipart_upload(
+            Bucket=self._store.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": self._parts},
+        )
+        return StoredObject(self.key, self._size, self._digest.hexdigest())
+
+    def abort(self) -> None:
+        self._buffer.clear()
+        self._store.abort_stale(self.key, self.upload_id)
+
+
+class LocalObjectStore:
+    """Files under one folder: the embedded mode's storage, streamed by the API itself."""
+
+    def __init__(self, settings: StorageSettings) -> None:
+        self.root = settings.local_dir.resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"object key {key!r} leaves the storage folder")
+        return path
+
+    def open_writer(self, key: str, content_type: str) -> ObjectWriter:
+        return _LocalWriter(key, self._path(key))
+
+    def abort_stale(self, key: str, upload_id: str) -> None:
+        self._path(key).with_name(upload_id).unlink(missing_ok=True)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None:
+        return None
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK):
+            raise PermissionError(f"storage folder {self.root} is not writable")
+
+
+class _LocalWriter:
+    def __init__(self, key: str, final_path: Path) -> None:
+        final_path.parent.mkdir(parents=True, exist_ok=True)
+        self.key = key
+        self._final = final_path
+        self.upload_id = f".{final_path.name}.{uuid.uuid4().hex}.partial"
+        self._temp = final_path.with_name(self.upload_id)
+        self._file: BinaryIO = open(self._temp, "wb")  # noqa: SIM115 - closed in commit/abort
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._digest.update(data)
+        self._size += len(data)
+        self._file.write(data)
+
+    def commit(self) -> StoredObject:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self._temp, self._final)
+        return StoredObject(self.key, self._size, self._digest.hexdigest())
+
+    def abort(self) -> None:
+        self._file.close()
+        self._temp.unlink(missing_ok=True)
+
+
+def object_store(settings: StorageSettings) -> ObjectStore:
+    """The store the settings ask for: S3 when a bucket is named, the local folder otherwise."""
+    if settings.s3_bucket:
+        return S3ObjectStore(settings)
+    return LocalObjectStore(settings)

@@ -1,0 +1,79 @@
+-- name: insert_job
+INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING *;
+
+-- name: mark_enqueued
+UPDATE jobs SET enqueued_at = now() WHERE id = $1 AND state = 'queued';
+
+-- name: get_job_for_user
+SELECT * FROM jobs WHERE id = $1 AND user_id = $2;
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = $1;
+
+-- name: list_jobs_for_user
+-- Keyset pagination: newest first, after the cursor ($3, $4) when one is given.
+SELECT * FROM jobs
+WHERE user_id = $1
+  AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT $2;
+
+-- name: claim_job
+-- A worker takes a queued job, or a running one whose worker stopped sending heartbeats.
+-- The previous attempt's upload is returned so the new attempt can abort it.
+WITH previous AS (SELECT id, upload_id, object_key FROM jobs WHERE id = $1 FOR UPDATE)
+UPDATE jobs j
+SET state = 'running', attempt = j.attempt + 1, heartbeat_at = now(),
+    started_at = COALESCE(j.started_at, now()), rows_done = 0, upload_id = NULL,
+    object_key = NULL
+FROM previous
+WHERE j.id = previous.id
+  AND (j.state = 'queued'
+       OR (j.state = 'running' AND j.heartbeat_at < now() - make_interval(secs => $2)))
+RETURNING j.*, previous.upload_id AS stale_upload_id, previous.object_key AS stale_object_key;
+
+-- name: record_upload
+UPDATE jobs SET upload_id = $3, object_key = $4, heartbeat_at = now()
+WHERE id = $1 AND attempt = $2 AND state = 'running';
+
+-- name: record_progress
+UPDATE jobs SET rows_done = $3, heartbeat_at = now()
+WHERE id = $1 AND attempt = $2 AND state = 'running';
+
+-- name: finish_job
+UPDATE jobs
+SET state = 'succeeded', rows_done = rows_total, upload_id = NULL, size_bytes = $3,
+    sha256 = $4, finished_at = now(), expires_at = now() + make_interval(secs => $5),
+    heartbeat_at = now()
+WHERE id = $1 AND attempt = $2 AND state = 'running'
+RETURNING *;
+
+-- name: fail_job
+-- $3 fences a worker's attempt; NULL fails the job whatever attempt holds it.
+UPDATE jobs SET state = 'failed', error = $2, upload_id = NULL, finished_at = now()
+WHERE id = $1 AND state IN ('queued', 'running') AND ($3::integer IS NULL OR attempt = $3)
+RETURNING *;
+
+-- name: claim_jobs_to_resend
+-- Jobs a crash left behind: queued but never sent (or sent long ago and still not taken),
+-- or running without a heartbeat for longer than the lease. Marking them sent now keeps the
+-- next tick from sending them again at once.
+UPDATE jobs SET enqueued_at = now()
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE (state = 'queued'
+           AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $1)))
+       OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)
+           AND COALESCE(enqueued_at, '-infinity') < now() - make_interval(secs => $2))
+    ORDER BY created_at
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED)
+RETURNING id;
+
+-- name: release_job
+-- A worker that hit a transient error hands the job back for the retry of its message.
+UPDATE jobs SET state = 'queued', upload_id = NULL, object_key = NULL, rows_done = 0,
+    enqueued_at = now()
+WHERE id = $1 AND attempt = $2 AND state = 'running';

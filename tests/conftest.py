@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import boto3
+import httpx
+import pytest
+import redis
+
+from tests.services import (
+    LINK_KEY,
+    POSTGRES_ADMIN_URL,
+    REDIS_URL,
+    Stack,
+    free_port,
+    unavailable,
+)
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
+    name = f"tdbuddy_test_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({exc})")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    from storage.commands import apply_migrations
+
+    asyncio.run(apply_migrations(url))
+    yield url
+    asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis at {REDIS_URL} ({exc})")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server over real HTTP on a free port."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_endpoint: str) -> str:
+    name = f"tdbuddy-test-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _aws_credentials() -> Iterator[None]:
+    """moto accepts any credentials; boto3 only needs some to sign with."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def stack_env(
+    database_url: str,
+    redis_url: str,
+    s3_endpoint: str,
+    s3_bucket: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    """The environment of the product's processes: real services, short timings for recovery."""
+    import os
+
+    port = free_port()
+    return {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "BROKER_QUEUE": f"jobs-{uuid.uuid4().hex[:8]}",
+        "S3_BUCKET": s3_bucket,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "LINK_SIGNING_KEYS": LINK_KEY,
+        "API_PORT": str(port),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "JOB_LEASE_SECONDS": "3",
+        "JOB_REQUEUE_AFTER_SECONDS": "5",
+        "RECONCILE_INTERVAL_SECONDS": "0.5",
+        "JOB_MIN_BACKOFF_MS": "200",
+        "JOB_MAX_BACKOFF_MS": "1000",
+        "STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """API, one worker and the scheduler, running as separate processes on real services."""
+    log_dir: Path = tmp_path_factory.mktemp("logs")
+    stack = Stack(stack_env, log_dir)
+    stack.start_api()
+    stack.start("worker", "worker")
+    stack.start("scheduler", "scheduler")
+    yield stack
+    stack.stop_all()
+
+
+def _new_key(stack_env: dict[str, str], name: str) -> str:
+    from core.settings import Settings
+    from storage.commands import create_user_with_key
+
+    return asyncio.run(create_user_with_key(Settings.from_env(stack_env), name, None)).secret
+
+
+@pytest.fixture(scope="session")
+def api_key(stack_env: dict[str, str]) -> str:
+    return _new_key(stack_env, f"alice-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture(scope="session")
+def other_api_key(stack_env: dict[str, str]) -> str:
+    return _new_key(stack_env, f"bob-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+def client(stack: Stack, api_key: str) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=stack.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def other_client(stack: Stack, other_api_key: str) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=stack.base_url, headers={"Authorization": f"Bearer {other_api_key}"}, timeout=30
+    ) as client:
+        yield client

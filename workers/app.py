@@ -1,0 +1,38 @@
+"""The worker tier: `dramatiq workers.app` (or `tdbuddy worker`) serves these actors."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import dramatiq
+from dramatiq.middleware import AsyncIO
+
+from core.settings import Settings
+from workers.broker import build_broker
+from workers.failures import FailExhaustedJobs
+from workers.generation import generate_job_file
+from workers.messages import GENERATE_JOB
+from workers.resources import WorkerResourcesMiddleware, current_resources
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+settings = Settings.from_env()
+broker = build_broker(settings.broker)
+broker.add_middleware(AsyncIO())
+broker.add_middleware(WorkerResourcesMiddleware(settings))
+broker.add_middleware(FailExhaustedJobs())
+dramatiq.set_broker(broker)
+
+
+@dramatiq.actor(
+    actor_name=GENERATE_JOB,
+    queue_name=settings.broker.queue,
+    max_retries=settings.broker.max_retries,
+    min_backoff=settings.broker.min_backoff_ms,
+    max_backoff=settings.broker.max_backoff_ms,
+    # Big jobs run for a long time; progress heartbeats, not a wall clock, tell if one is alive.
+    time_limit=24 * 3600 * 1000,
+)
+async def generate_job(job_id: str) -> None:
+    await generate_job_file(current_resources(), uuid.UUID(job_id))

@@ -1,0 +1,33 @@
+"""The Dramatiq broker for the settings: Redis by default, RabbitMQ for `amqp://` URLs."""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+
+from core.settings import BrokerSettings
+
+
+def build_broker(settings: BrokerSettings) -> dramatiq.Broker:
+    """A broker with the job queue declared, ready to send to (and to serve workers)."""
+    url = settings.url
+    if url is None:
+        raise RuntimeError("BROKER_URL or REDIS_URL is not set (tdbuddy dev sets it)")
+    broker: dramatiq.Broker
+    if url.startswith(("amqp://", "amqps://")):
+        broker = RabbitmqBroker(url=url)
+    elif url.startswith(("redis://", "rediss://", "unix://")):
+        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
+    else:
+        raise RuntimeError(f"BROKER_URL must be redis://, unix:// or amqp://, not {url!r}")
+    broker.declare_queue(settings.queue)
+    return broker
+
+
+def ping_broker(broker: dramatiq.Broker, queue: str) -> None:
+    """Returns when the broker's server answers a round trip; raises otherwise."""
+    if isinstance(broker, RedisBroker):
+        broker.client.ping()
+    elif isinstance(broker, RabbitmqBroker):
+        broker.get_queue_message_counts(queue)

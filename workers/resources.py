@@ -1,0 +1,63 @@
+"""What actors share inside one worker process: the database pool and the object store.
+
+The pool lives on Dramatiq's asyncio event-loop thread, so it is opened after the AsyncIO
+middleware has started that loop, and closed before the loop stops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+
+from core.settings import Settings
+from storage.database import create_pool
+from storage.jobs import JobRepository
+from storage.objects import ObjectStore, object_store
+
+
+@dataclass(frozen=True)
+class WorkerResources:
+    settings: Settings
+    pool: asyncpg.Pool
+    jobs: JobRepository
+    store: ObjectStore
+
+
+_current: WorkerResources | None = None
+
+
+def current_resources() -> WorkerResources:
+    """The resources of this worker process; only valid inside an actor."""
+    if _current is None:
+        raise RuntimeError("worker resources are not open (is WorkerResourcesMiddleware added?)")
+    return _current
+
+
+class WorkerResourcesMiddleware(dramatiq.Middleware):
+    """Opens the pool and store when a worker boots and closes them when it stops."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        global _current
+        loop = get_event_loop_thread()
+        if loop is None:
+            raise RuntimeError("the AsyncIO middleware must come before WorkerResourcesMiddleware")
+        pool = loop.run_coroutine(create_pool(self.settings.database))
+        _current = WorkerResources(
+            settings=self.settings,
+            pool=pool,
+            jobs=JobRepository(pool),
+            store=object_store(self.settings.storage),
+        )
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        global _current
+        loop = get_event_loop_thread()
+        if _current is not None and loop is not None:
+            loop.run_coroutine(_current.pool.close())
+        _current = None
