@@ -123,9 +123,7 @@ class JobRepository:
 
     async def record_progress(self, job_id: uuid.UUID, attempt: int, rows_done: int) -> bool:
         """Stores progress and renews the lease; False when the attempt has lost the job."""
-        status: str = await self._pool.execute(
-            query("record_progress"), job_id, attempt, rows_done
-        )
+        status: str = await self._pool.execute(query("record_progress"), job_id, attempt, rows_done)
         return status == "UPDATE 1"
 
     async def finish(

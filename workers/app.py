@@ -6,7 +6,7 @@ import logging
 import uuid
 
 import dramatiq
-from dramatiq.middleware import AsyncIO
+from dramatiq.middleware import AsyncIO, Retries
 
 from core.settings import Settings
 from workers.broker import build_broker
@@ -21,7 +21,8 @@ settings = Settings.from_env()
 broker = build_broker(settings.broker)
 broker.add_middleware(AsyncIO())
 broker.add_middleware(WorkerResourcesMiddleware(settings))
-broker.add_middleware(FailExhaustedJobs())
+# "After" hooks run in reverse order: placed before Retries, this one sees its verdict.
+broker.add_middleware(FailExhaustedJobs(), before=Retries)
 dramatiq.set_broker(broker)
 
 

@@ -30,9 +30,10 @@ class FailExhaustedJobs(dramatiq.Middleware):
         if exception is None or not message.failed or message.actor_name != GENERATE_JOB:
             return
         job_id = uuid.UUID(message.args[0])
-        reason = f"generation failed after {message.options.get('retries', 0)} retries: " + (
-            f"{type(exception).__name__}: {exception}"
-        )
+        # Retries has already counted this failure: the count is the number of attempts made.
+        attempts = message.options.get("retries", 1)
+        reason = f"generation failed after {attempts} attempts: {type(exception).__name__}: "
+        reason += str(exception)
         loop = get_event_loop_thread()
         assert loop is not None
         loop.run_coroutine(current_resources().jobs.fail(job_id, reason))

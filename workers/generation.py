@@ -11,6 +11,7 @@ import logging
 import uuid
 
 from generators.engine import iter_encoded
+from generators.errors import SpecError
 from generators.spec import parse_spec
 from generators.writers import writer_for
 from storage.jobs import Claim, JobRecord
@@ -33,19 +34,25 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
     await _clean_previous_attempt(res, claim)
     job = claim.job
     key = f"{res.settings.storage.s3_prefix}{job.id}/{job.attempt}/{job.file_name}"
-    writer = await asyncio.to_thread(
-        res.store.open_writer, key, writer_for(job.format).content_type
-    )
+    writer: ObjectWriter | None = None
     try:
+        writer = await asyncio.to_thread(
+            res.store.open_writer, key, writer_for(job.format).content_type
+        )
         if not await res.jobs.record_upload(job.id, job.attempt, writer.upload_id, key):
             raise LeaseLost
         stored = await _stream_blocks(res, job, writer)
     except LeaseLost:
         log.warning("job %s attempt %d lost its lease; abandoning it", job.id, job.attempt)
-        await asyncio.to_thread(writer.abort)
+        await _abort(writer)
+        return
+    except SpecError as exc:
+        # The stored spec itself is refused: no retry can change that.
+        await _abort(writer)
+        await res.jobs.fail(job.id, f"invalid spec at {exc.field}: {exc.detail}", job.attempt)
         return
     except BaseException:
-        await asyncio.to_thread(writer.abort)
+        await _abort(writer)
         # Hand the job back so that the retry of this message can claim it at once.
         await res.jobs.release(job.id, job.attempt)
         raise
@@ -57,6 +64,11 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
         await asyncio.to_thread(res.store.delete, stored.key)
         return
     log.info("job %s succeeded: %d rows, %d bytes", job.id, finished.rows_total, stored.size_bytes)
+
+
+async def _abort(writer: ObjectWriter | None) -> None:
+    if writer is not None:
+        await asyncio.to_thread(writer.abort)
 
 
 async def _clean_previous_attempt(res: WorkerResources, claim: Claim) -> None:

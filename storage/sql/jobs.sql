@@ -73,7 +73,8 @@ WHERE id IN (
 RETURNING id;
 
 -- name: release_job
--- A worker that hit a transient error hands the job back for the retry of its message.
+-- A worker that hit a transient error hands the job back for the retry of its message;
+-- counting the retry as a fresh send keeps the reconciler from racing the backoff.
 UPDATE jobs SET state = 'queued', upload_id = NULL, object_key = NULL, rows_done = 0,
-    enqueued_at = now()
+    enqueued_at = GREATEST(enqueued_at, now())
 WHERE id = $1 AND attempt = $2 AND state = 'running';

@@ -1,0 +1,199 @@
+"""What the API answers at its edges: auth, other callers' jobs, bad specs, links, listings."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from core.settings import Settings
+from storage.links import sign_link
+from tests.integration.test_end_to_end import USERS
+from tests.services import Stack, job_when
+
+SMALL = {**USERS, "rows": 50}
+
+
+def submit_and_finish(client: httpx.Client, spec: dict[str, Any] = SMALL) -> dict[str, Any]:
+    job = client.post("/v1/jobs", json=spec)
+    assert job.status_code == 202, job.text
+    return job_when(client, job.json()["url"], lambda j: j["state"] == "succeeded", 60)
+
+
+def run_sql(database_url: str, sql: str, *args: Any) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(sql, *args)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+# --- who may call ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer tdb_not-a-real-key", "Basic abc"])
+def test_requests_without_a_valid_key_get_401(stack: Stack, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = httpx.post(f"{stack.base_url}/v1/jobs", json=SMALL, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["error"] == "unauthorized"
+
+
+def test_another_callers_job_is_404_and_not_listed(
+    client: httpx.Client, other_client: httpx.Client
+) -> None:
+    mine = client.post("/v1/jobs", json=SMALL).json()
+    theirs = other_client.get(f"/v1/jobs/{mine['id']}")
+    assert theirs.status_code == 404
+    assert theirs.json()["error"] == "not_found"
+    listed = other_client.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
+    assert mine["id"] not in {job["id"] for job in listed}
+    assert client.get(f"/v1/jobs/{uuid.uuid4()}").status_code == 404
+
+
+def test_listing_is_newest_first_and_pages_without_gaps(
+    stack: Stack, stack_env: dict[str, str]
+) -> None:
+    from tests.conftest import _new_key
+
+    key = _new_key(stack_env, f"lister-{uuid.uuid4().hex[:6]}")
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
+        ids = [c.post("/v1/jobs", json={**SMALL, "rows": 1}).json()["id"] for _ in range(5)]
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+            page = c.get("/v1/jobs", params=params).json()
+            seen += [job["id"] for job in page["jobs"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == list(reversed(ids))
+        bad = c.get("/v1/jobs", params={"cursor": "garbage"})
+        assert bad.status_code == 400 and bad.json()["field"] == "cursor"
+        too_many = c.get("/v1/jobs", params={"limit": 1000})
+        assert too_many.status_code == 400 and too_many.json()["field"] == "limit"
+
+
+# --- bad specs -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"rows": 0}, "rows", "1"),
+        ({"rows": "many"}, "rows", "int"),
+        ({"format": "xml"}, "format", "csv"),
+        ({"locale": "xx_XX"}, "locale", "xx_XX"),
+        ({"fields": []}, "fields", ">= 1"),
+        (
+            {"fields": [{"name": "e", "type": "emial"}]},
+            "fields[0].type",
+            "did you mean 'email'",
+        ),
+        (
+            {"fields": [{"name": "a", "type": "integer", "min": 9, "max": 1}]},
+            "fields[0]",
+            "min",
+        ),
+        ({"fields": [{"name": "a", "type": "integer", "colour": 1}]}, "fields[0].colour", ""),
+    ],
+)
+def test_invalid_spec_is_422_naming_field_and_reason(
+    client: httpx.Client, change: dict[str, Any], field: str, words: str
+) -> None:
+    response = client.post("/v1/jobs", json={**SMALL, **change})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["field"].startswith(field), body
+    assert words in body["detail"], body
+
+
+def test_malformed_json_is_a_clear_4xx(client: httpx.Client) -> None:
+    response = client.post(
+        "/v1/jobs", content=b'{"name": ', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "body"
+
+
+def test_bad_specs_leave_no_job_behind(stack: Stack, stack_env: dict[str, str]) -> None:
+    from tests.conftest import _new_key
+
+    key = _new_key(stack_env, f"careless-{uuid.uuid4().hex[:6]}")
+    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
+        assert c.post("/v1/jobs", json={**SMALL, "rows": -5}).status_code == 422
+        assert c.get("/v1/jobs").json()["jobs"] == []
+
+
+# --- links -----------------------------------------------------------------------------------
+
+
+def test_tampered_link_is_403(client: httpx.Client) -> None:
+    url = submit_and_finish(client)["file"]["download_url"]
+    payload, signature = url.rsplit("/", 1)[1].split(".")
+    base = url.rsplit("/", 1)[0]
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    assert client.get(f"{base}/{payload}.{flipped}").status_code == 403
+    assert client.get(f"{base}/{payload}").status_code == 403
+    assert client.get(f"{base}/not-even-base64!.x").status_code == 403
+    # A token for another job, signed with a key we do not hold.
+    forged = sign_link(
+        Settings.from_env({"LINK_SIGNING_KEYS": "1:some-other-secret-key-0000"}).links,
+        uuid.uuid4(),
+        dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
+    assert client.get(f"{base}/{forged}").status_code == 403
+
+
+def test_expired_link_is_410(client: httpx.Client, stack_env: dict[str, str]) -> None:
+    job = submit_and_finish(client)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    token = sign_link(Settings.from_env(stack_env).links, uuid.UUID(job["id"]), past)
+    response = client.get(f"/v1/downloads/{token}")
+    assert response.status_code == 410
+    assert response.json()["error"] == "link_expired"
+
+
+def test_link_to_an_expired_or_deleted_file_is_410(
+    client: httpx.Client, stack_env: dict[str, str], database_url: str
+) -> None:
+    expired = submit_and_finish(client)
+    run_sql(
+        database_url,
+        "UPDATE jobs SET expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(expired["id"]),
+    )
+    assert client.get(expired["file"]["download_url"]).status_code == 410
+    assert client.get(expired["url"]).json()["file"]["download_url"] is None
+
+    deleted = submit_and_finish(client)
+    run_sql(
+        database_url, "UPDATE jobs SET deleted_at = now() WHERE id = $1", uuid.UUID(deleted["id"])
+    )
+    assert client.get(deleted["file"]["download_url"]).status_code == 410
+
+
+# --- operations ------------------------------------------------------------------------------
+
+
+def test_health_ready_and_schema(stack: Stack) -> None:
+    assert httpx.get(f"{stack.base_url}/health").json() == {"status": "ok"}
+    ready = httpx.get(f"{stack.base_url}/ready")
+    assert ready.status_code == 200
+    checks = ready.json()["checks"]
+    assert set(checks) == {"database", "broker", "storage"}
+    assert all(check["ok"] for check in checks.values())
+    schema = httpx.get(f"{stack.base_url}/schema/openapi.json").json()
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert len(operations) >= 6
+    assert all(op.get("summary") and op.get("operationId") for op in operations)
