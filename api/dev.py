@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,12 +77,23 @@ def _supervise(settings: Settings, env: dict[str, str], api_key: str) -> int:
         "scheduler": subprocess.Popen([*tdbuddy, "scheduler"], env=env),
     }
     url = settings.api.public_url
+    try:
+        ready = _wait_until_ready(url, children)
+    except KeyboardInterrupt:
+        ready = False
+    if not ready:
+        _stop(children)
+        return 1
+    example = '{"name":"users","rows":1000,"format":"csv","locale":"ja_JP","seed":42,"fields":[' + (
+        '{"name":"id","type":"sequence"},{"name":"name","type":"full_name"},'
+        '{"name":"email","type":"email"},{"name":"age","type":"integer","min":18,"max":90}]}'
+    )
     print(
-        f"\nTestData Buddy is starting at {url}\n"
+        f"\nTestData Buddy is ready at {url}\n"
         f"  API key:  {api_key}\n"
-        f"  API docs: {url}/schema\n"
+        f"  API docs: {url}/schema/swagger\n"
         f"  try:      curl -s -X POST {url}/v1/jobs -H 'Authorization: Bearer {api_key}' "
-        "-H 'Content-Type: application/json' -d @examples/users.json\n"
+        f"-H 'Content-Type: application/json' -d '{example}'\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
@@ -100,6 +112,30 @@ def _supervise(settings: Settings, env: dict[str, str], api_key: str) -> int:
                 print(f"{name} exited with {child.returncode}; stopping the rest", flush=True)
                 exit_code, stopping = 1, True
         time.sleep(0.2)
+    _stop(children)
+    return exit_code
+
+
+def _wait_until_ready(url: str, children: dict[str, subprocess.Popen[bytes]]) -> bool:
+    """True once the API reports every dependency ready; False if a child dies or 120 s pass."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} exited with {child.returncode} while starting", flush=True)
+                return False
+        try:
+            with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    print(f"the API at {url} did not become ready within 120 s", flush=True)
+    return False
+
+
+def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -108,4 +144,3 @@ def _supervise(settings: Settings, env: dict[str, str], api_key: str) -> int:
             child.wait(timeout=15)
         except subprocess.TimeoutExpired:
             child.kill()
-    return exit_code

@@ -64,7 +64,8 @@ async def _insert_unsent_job(
         await conn.execute(
             "INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version,"
             " file_name, enqueued_at)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, CASE WHEN $9 THEN now() + interval '1 hour' END)",
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8,"
+            " CASE WHEN $9 THEN now() + interval '1 hour' END)",
             job_id,
             user_id,
             "unsent",

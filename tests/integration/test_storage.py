@@ -1,0 +1,133 @@
+"""Storage adapters against the real servers: migrations in PostgreSQL, streaming to S3."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from core.settings import StorageSettings
+from storage.database import migrate, migrations
+from storage.objects import LocalObjectStore, S3ObjectStore
+from tests.conftest import _admin
+from tests.services import POSTGRES_ADMIN_URL
+
+MiB = 1024 * 1024
+
+
+def test_migrations_apply_once_and_record_themselves(database_url: str) -> None:
+    async def go() -> None:
+        name = f"tdbuddy_migrate_{uuid.uuid4().hex[:8]}"
+        await _admin(f'CREATE DATABASE "{name}"')
+        try:
+            conn = await asyncpg.connect(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+            try:
+                applied = await migrate(conn)
+                assert applied == [m.version for m in migrations()]
+                assert await migrate(conn) == []  # a second run changes nothing
+                tables = {
+                    r["tablename"]
+                    for r in await conn.fetch(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                    )
+                }
+                assert {
+                    "users",
+                    "api_keys",
+                    "jobs",
+                    "usage_statistics",
+                    "schema_migrations",
+                } <= tables
+            finally:
+                await conn.close()
+        finally:
+            await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    asyncio.run(go())
+
+
+def test_concurrent_migrators_apply_each_migration_once(database_url: str) -> None:
+    async def go() -> None:
+        name = f"tdbuddy_migrate_{uuid.uuid4().hex[:8]}"
+        await _admin(f'CREATE DATABASE "{name}"')
+        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        try:
+            conns = [await asyncpg.connect(url) for _ in range(3)]
+            results = await asyncio.gather(*(migrate(c) for c in conns))
+            assert sorted(len(r) for r in results) == [0, 0, len(migrations())]
+            for c in conns:
+                await c.close()
+        finally:
+            await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    asyncio.run(go())
+
+
+@pytest.fixture
+def s3_store(s3_endpoint: str, s3_bucket: str) -> S3ObjectStore:
+    return S3ObjectStore(
+        StorageSettings(s3_bucket=s3_bucket, s3_endpoint_url=s3_endpoint, part_size=5 * MiB)
+    )
+
+
+def test_s3_writer_streams_parts_and_the_object_is_whole(s3_store: S3ObjectStore) -> None:
+    data = os.urandom(12 * MiB + 123)  # three parts: 5 MiB, 5 MiB and the short last one
+    writer = s3_store.open_writer(f"t/{uuid.uuid4()}.bin", "application/octet-stream")
+    for start in range(0, len(data), 1_000_000):
+        writer.write(data[start : start + 1_000_000])
+    stored = writer.commit()
+    assert stored.size_bytes == len(data)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    got = s3_store.client.get_object(Bucket=s3_store.bucket, Key=stored.key)
+    assert got["Body"].read() == data
+
+
+def test_s3_abort_leaves_no_upload_and_no_object(s3_store: S3ObjectStore) -> None:
+    key = f"t/{uuid.uuid4()}.bin"
+    writer = s3_store.open_writer(key, "text/csv")
+    writer.write(os.urandom(6 * MiB))
+    s3_store.abort_stale(key, writer.upload_id)  # as a later attempt does after a crash
+    s3_store.abort_stale(key, writer.upload_id)  # and again: nothing left, no error
+    uploads = s3_store.client.list_multipart_uploads(Bucket=s3_store.bucket, Prefix=key)
+    assert uploads.get("Uploads", []) == []
+    listed = s3_store.client.list_objects_v2(Bucket=s3_store.bucket, Prefix=key)
+    assert listed.get("Contents", []) == []
+
+
+def test_presigned_url_names_the_file_and_expires_within_five_minutes(
+    s3_store: S3ObjectStore,
+) -> None:
+    import httpx
+
+    writer = s3_store.open_writer("t/presign.csv", "text/csv")
+    writer.write(b"a,b\n1,2\n")
+    writer.commit()
+    url = s3_store.presigned_url("t/presign.csv", "ユーザー.csv", 300)
+    assert url is not None and "X-Amz-Expires=300" in url
+    response = httpx.get(url)
+    assert response.content == b"a,b\n1,2\n"
+    disposition = response.headers["content-disposition"]
+    assert "attachment" in disposition
+    assert "filename*=UTF-8''%E3%83%A6%E3%83%BC%E3%82%B6%E3%83%BC.csv" in disposition
+
+
+def test_local_writer_is_atomic_and_abort_cleans_up(tmp_path: Path) -> None:
+    store = LocalObjectStore(StorageSettings(local_dir=tmp_path))
+    writer = store.open_writer("jobs/a/1/users.csv", "text/csv")
+    writer.write(b"id\n1\n")
+    final = tmp_path / "jobs/a/1/users.csv"
+    assert not final.exists()  # nothing visible until commit
+    stored = writer.commit()
+    assert final.read_bytes() == b"id\n1\n" and stored.size_bytes == 5
+
+    crashed = store.open_writer("jobs/b/1/users.csv", "text/csv")
+    crashed.write(b"partial")
+    store.abort_stale("jobs/b/1/users.csv", crashed.upload_id)
+    assert list((tmp_path / "jobs/b/1").iterdir()) == []
+    with pytest.raises(ValueError, match="leaves"):
+        store.open_writer("../../etc/passwd", "text/plain")
