@@ -16,6 +16,7 @@ from api.downloads import download
 from api.errors import exception_handlers
 from api.health import health, ready
 from api.jobs import JobController
+from api.openapi import add_spec_schemas
 from api.state import AppState
 from core.settings import Settings
 from storage.accounts import AccountRepository
@@ -70,4 +71,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    add_spec_schemas(app)
     return app

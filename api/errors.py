@@ -88,7 +88,14 @@ def _on_validation_error(
 
 
 def _on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
-    codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+    codes = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+        415: "unsupported_media_type",
+    }
     code = codes.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
 

@@ -16,6 +16,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from api.errors import ApiError
+from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
 from api.wire import JobPage, JobView, job_view
 from generators.engine import ENGINE_VERSION
@@ -57,6 +58,7 @@ class JobController(Controller):
         "/",
         status_code=202,
         operation_id="submitJob",
+        operation_class=SubmitsDatasetSpec,
         summary="Submit a dataset spec; the file is generated in the background",
         description=(
             "Answers 202 with the queued job, a Location header to poll and Retry-After. "

@@ -197,3 +197,21 @@ def test_health_ready_and_schema(stack: Stack) -> None:
     operations = [op for path in schema["paths"].values() for op in path.values()]
     assert len(operations) >= 6
     assert all(op.get("summary") and op.get("operationId") for op in operations)
+    body = schema["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/DatasetSpec"}
+    spec_schema = schema["components"]["schemas"]["DatasetSpec"]
+    assert {"name", "rows", "format", "fields"} <= set(spec_schema["required"])
+    assert "LINK_SIGNING_KEYS" not in str(schema) and "test-link-signing-key" not in str(schema)
+
+
+def test_malformed_ids_and_oversized_bodies_get_clear_4xx(client: httpx.Client) -> None:
+    not_an_id = client.get("/v1/jobs/not-a-uuid")
+    assert not_an_id.status_code in (400, 404)
+    assert not_an_id.json()["error"] in ("not_found", "invalid_parameter")
+    huge = {**SMALL, "name": "x" * (2 * 1024 * 1024)}
+    too_big = client.post("/v1/jobs", json=huge)
+    assert too_big.status_code == 413
+    assert too_big.json()["error"] == "body_too_large"
+    wrong_method = client.delete("/v1/jobs")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"] == "method_not_allowed"

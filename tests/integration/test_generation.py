@@ -1,0 +1,102 @@
+"""The worker's generation step, run in-process on real PostgreSQL and S3: at-least-once safe."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from core.jobs import JobState
+from core.settings import Settings
+from generators.engine import ENGINE_VERSION
+from generators.spec import parse_spec, spec_to_dict
+from storage.accounts import AccountRepository
+from storage.database import create_pool
+from storage.jobs import JobRecord, JobRepository
+from storage.objects import S3ObjectStore, object_store
+from tests.integration.test_end_to_end import USERS
+from workers.generation import generate_job_file
+from workers.resources import WorkerResources
+
+
+@pytest.fixture
+async def resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]:
+    settings = Settings.from_env(stack_env)
+    pool = await create_pool(settings.database)
+    yield WorkerResources(
+        settings=settings,
+        pool=pool,
+        jobs=JobRepository(pool),
+        store=object_store(settings.storage),
+    )
+    await pool.close()
+
+
+async def new_job(res: WorkerResources, rows: int = 70_000) -> JobRecord:
+    accounts = AccountRepository(res.pool)
+    user_id = await accounts.create_user(f"gen-{uuid.uuid4().hex[:6]}")
+    spec = parse_spec({**USERS, "rows": rows})
+    return await res.jobs.insert(
+        job_id=uuid.uuid4(),
+        user_id=user_id,
+        name=spec.name,
+        spec=spec_to_dict(spec),
+        format=spec.format,
+        rows_total=rows,
+        engine_version=ENGINE_VERSION,
+        file_name="users.csv",
+    )
+
+
+def objects_of(res: WorkerResources, job_id: uuid.UUID) -> list[str]:
+    store = res.store
+    assert isinstance(store, S3ObjectStore)
+    prefix = f"{res.settings.storage.s3_prefix}{job_id}/"
+    listed: dict[str, Any] = store.client.list_objects_v2(Bucket=store.bucket, Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+async def test_a_redelivered_message_for_a_finished_job_does_nothing(
+    resources: WorkerResources,
+) -> None:
+    job = await new_job(resources)
+    await generate_job_file(resources, job.id)
+    first = await resources.jobs.get(job.id)
+    assert first is not None and first.state is JobState.SUCCEEDED
+    await generate_job_file(resources, job.id)
+    again = await resources.jobs.get(job.id)
+    assert again == first
+    assert objects_of(resources, job.id) == [first.object_key]
+
+
+async def test_two_deliveries_at_once_make_one_file(resources: WorkerResources) -> None:
+    job = await new_job(resources)
+    await asyncio.gather(generate_job_file(resources, job.id), generate_job_file(resources, job.id))
+    done = await resources.jobs.get(job.id)
+    assert done is not None and done.state is JobState.SUCCEEDED and done.attempt == 1
+    assert objects_of(resources, job.id) == [done.object_key]
+
+
+async def test_an_attempt_that_lost_its_lease_can_no_longer_write(
+    resources: WorkerResources,
+) -> None:
+    job = await new_job(resources)
+    stale = await resources.jobs.claim(job.id, lease_seconds=60)
+    assert stale is not None and stale.job.attempt == 1
+    # A live attempt keeps the job: nobody else may take it.
+    assert await resources.jobs.claim(job.id, lease_seconds=60) is None
+    # Its heartbeat stops; once the lease is over, a new attempt takes the job and finishes it.
+    await resources.pool.execute(
+        "UPDATE jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", job.id
+    )
+    await generate_job_file(resources, job.id)
+    done = await resources.jobs.get(job.id)
+    assert done is not None and done.state is JobState.SUCCEEDED and done.attempt == 2
+    # The first attempt wakes up: every write it tries is refused.
+    assert not await resources.jobs.record_progress(job.id, 1, 10)
+    assert await resources.jobs.finish(job.id, 1, 1, "0" * 64, 60) is None
+    assert not await resources.jobs.fail(job.id, "late failure", attempt=1)
+    assert await resources.jobs.get(job.id) == done
