@@ -1,4 +1,8 @@
-"""The job model every tier shares: its states and which moves between them are allowed."""
+"""The job model every tier shares: its states.
+
+The moves between states are made in SQL (storage/sql/jobs.sql), each guarded by the state it
+starts from, so that concurrent workers and the reconciler can never make an illegal one.
+"""
 
 from __future__ import annotations
 
@@ -21,20 +25,3 @@ class JobState(enum.StrEnum):
 FINAL_STATES = frozenset(
     {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.EXPIRED}
 )
-
-# A running job may go back to queued when its worker died and the reconciler re-sends it.
-ALLOWED_MOVES: dict[JobState, frozenset[JobState]] = {
-    JobState.QUEUED: frozenset({JobState.RUNNING, JobState.CANCELLED, JobState.FAILED}),
-    JobState.RUNNING: frozenset(
-        {JobState.QUEUED, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
-    ),
-    JobState.SUCCEEDED: frozenset({JobState.EXPIRED}),
-    JobState.FAILED: frozenset(),
-    JobState.CANCELLED: frozenset(),
-    JobState.EXPIRED: frozenset(),
-}
-
-
-def can_move(current: JobState, new: JobState) -> bool:
-    """True when a job in `current` may become `new`."""
-    return new in ALLOWED_MOVES[current]

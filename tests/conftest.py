@@ -17,6 +17,7 @@ from tests.services import (
     REDIS_URL,
     Stack,
     free_port,
+    new_api_key,
     unavailable,
 )
 
@@ -128,21 +129,14 @@ def stack(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     stack.stop_all()
 
 
-def _new_key(stack_env: dict[str, str], name: str) -> str:
-    from core.settings import Settings
-    from storage.commands import create_user_with_key
-
-    return asyncio.run(create_user_with_key(Settings.from_env(stack_env), name, None)).secret
-
-
 @pytest.fixture(scope="session")
 def api_key(stack_env: dict[str, str]) -> str:
-    return _new_key(stack_env, f"alice-{uuid.uuid4().hex[:6]}")
+    return new_api_key(stack_env, f"alice-{uuid.uuid4().hex[:6]}")
 
 
 @pytest.fixture(scope="session")
 def other_api_key(stack_env: dict[str, str]) -> str:
-    return _new_key(stack_env, f"bob-{uuid.uuid4().hex[:6]}")
+    return new_api_key(stack_env, f"bob-{uuid.uuid4().hex[:6]}")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ A missing service skips the tests that need it on a laptop, and fails them under
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -143,6 +144,14 @@ class Stack:
     def stop_all(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+
+
+def new_api_key(env: Mapping[str, str], user_name: str) -> str:
+    """A fresh API key for the user (created if new), made as `tdbuddy users create` does."""
+    from core.settings import Settings
+    from storage.commands import create_user_with_key
+
+    return asyncio.run(create_user_with_key(Settings.from_env(env), user_name, None)).secret
 
 
 def job_when(

@@ -14,7 +14,7 @@ import pytest
 from core.settings import Settings
 from storage.links import sign_link
 from tests.integration.test_end_to_end import USERS
-from tests.services import Stack, job_when
+from tests.services import Stack, job_when, new_api_key
 
 SMALL = {**USERS, "rows": 50}
 
@@ -63,9 +63,7 @@ def test_another_callers_job_is_404_and_not_listed(
 def test_listing_is_newest_first_and_pages_without_gaps(
     stack: Stack, stack_env: dict[str, str]
 ) -> None:
-    from tests.conftest import _new_key
-
-    key = _new_key(stack_env, f"lister-{uuid.uuid4().hex[:6]}")
+    key = new_api_key(stack_env, f"lister-{uuid.uuid4().hex[:6]}")
     with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
         ids = [c.post("/v1/jobs", json={**SMALL, "rows": 1}).json()["id"] for _ in range(5)]
         seen: list[str] = []
@@ -127,9 +125,7 @@ def test_malformed_json_is_a_clear_4xx(client: httpx.Client) -> None:
 
 
 def test_bad_specs_leave_no_job_behind(stack: Stack, stack_env: dict[str, str]) -> None:
-    from tests.conftest import _new_key
-
-    key = _new_key(stack_env, f"careless-{uuid.uuid4().hex[:6]}")
+    key = new_api_key(stack_env, f"careless-{uuid.uuid4().hex[:6]}")
     with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
         assert c.post("/v1/jobs", json={**SMALL, "rows": -5}).status_code == 422
         assert c.get("/v1/jobs").json()["jobs"] == []
