@@ -1,6 +1,7 @@
 """Peak memory and speed of the worker's streaming path, against holding the file in memory.
 
-Each case runs in a fresh child process so its peak RSS is its own:
+The spec is examples/users.json (7 ja_JP columns) at the row counts asked for. Each case runs
+in a fresh child process so its peak RSS is its own:
 - streamed: the worker's path, blocks from the engine into a storage writer (local disk here:
   the S3 writer holds at most one part, S3_PART_SIZE, on top of the same stream);
 - in memory: the baseline a naive service would use, the whole file built in a BytesIO first.
@@ -19,18 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SPEC = {
-    "name": "users",
-    "format": "csv",
-    "locale": "ja_JP",
-    "seed": 42,
-    "fields": [
-        {"name": "id", "type": "sequence"},
-        {"name": "name", "type": "full_name"},
-        {"name": "email", "type": "email"},
-        {"name": "age", "type": "integer", "min": 18, "max": 90},
-    ],
-}
+SPEC = json.loads((Path(__file__).parent.parent / "examples" / "users.json").read_text())
 
 
 def run_case(mode: str, rows: int, folder: str) -> dict[str, float]:
@@ -42,7 +32,7 @@ def run_case(mode: str, rows: int, folder: str) -> dict[str, float]:
     from generators.spec import parse_spec
     from storage.objects import LocalObjectStore
 
-    spec = parse_spec({**SPEC, "rows": rows})
+    spec = parse_spec(SPEC | {"rows": rows})
     started = time.perf_counter()
     if mode == "streamed":
         writer = LocalObjectStore(StorageSettings(local_dir=Path(folder))).open_writer(

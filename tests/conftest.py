@@ -141,15 +141,11 @@ def other_api_key(stack_env: dict[str, str]) -> str:
 
 @pytest.fixture
 def client(stack: Stack, api_key: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=stack.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
-    ) as client:
+    with stack.client(api_key) as client:
         yield client
 
 
 @pytest.fixture
 def other_client(stack: Stack, other_api_key: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=stack.base_url, headers={"Authorization": f"Bearer {other_api_key}"}, timeout=30
-    ) as client:
+    with stack.client(other_api_key) as client:
         yield client

@@ -121,6 +121,12 @@ class Stack:
     def base_url(self) -> str:
         return self.env["PUBLIC_URL"]
 
+    def client(self, api_key: str) -> httpx.Client:
+        """An HTTP client on the API that sends `api_key` with every request."""
+        return httpx.Client(
+            base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+        )
+
     def start(self, name: str, *args: str, **extra_env: str) -> Process:
         process = Process(name, list(args), {**self.env, **extra_env}, self.log_dir)
         self.processes.append(process)

@@ -64,7 +64,7 @@ def test_listing_is_newest_first_and_pages_without_gaps(
     stack: Stack, stack_env: dict[str, str]
 ) -> None:
     key = new_api_key(stack_env, f"lister-{uuid.uuid4().hex[:6]}")
-    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
+    with stack.client(key) as c:
         ids = [c.post("/v1/jobs", json={**SMALL, "rows": 1}).json()["id"] for _ in range(5)]
         seen: list[str] = []
         cursor = None
@@ -126,7 +126,7 @@ def test_malformed_json_is_a_clear_4xx(client: httpx.Client) -> None:
 
 def test_bad_specs_leave_no_job_behind(stack: Stack, stack_env: dict[str, str]) -> None:
     key = new_api_key(stack_env, f"careless-{uuid.uuid4().hex[:6]}")
-    with httpx.Client(base_url=stack.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
+    with stack.client(key) as c:
         assert c.post("/v1/jobs", json={**SMALL, "rows": -5}).status_code == 422
         assert c.get("/v1/jobs").json()["jobs"] == []
 
