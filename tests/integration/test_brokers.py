@@ -1,0 +1,45 @@
+"""RabbitMQ as the broker: the same API and worker, configured with BROKER_URL=amqp://…"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_end_to_end import USERS, download, expected_bytes
+from tests.services import Stack, free_port, job_when, new_api_key, port_open, unavailable
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@pytest.fixture(scope="module")
+def rabbit_stack(
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    if not port_open("127.0.0.1", 5672):
+        unavailable("RabbitMQ at 127.0.0.1:5672")
+    port = free_port()
+    env = stack_env | {
+        "BROKER_URL": RABBITMQ_URL,
+        "BROKER_QUEUE": f"jobs-{uuid.uuid4().hex[:8]}",
+        "API_PORT": str(port),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    stack = Stack(env, Path(tmp_path_factory.mktemp("rabbit-logs")))
+    stack.start_api()
+    stack.start("worker", "worker")
+    yield stack
+    stack.stop_all()
+
+
+def test_a_job_runs_end_to_end_over_rabbitmq(rabbit_stack: Stack) -> None:
+    key = new_api_key(rabbit_stack.env, f"rabbit-{uuid.uuid4().hex[:6]}")
+    with rabbit_stack.client(key) as client:
+        ready = client.get("/ready").json()
+        assert ready["checks"]["broker"]["ok"], ready
+        spec = {**USERS, "rows": 100_000}
+        job = client.post("/v1/jobs", json=spec).json()
+        done = job_when(client, job["url"], lambda j: j["state"] == "succeeded", 60)
+        assert download(client, done["file"]["download_url"]).content == expected_bytes(spec)
