@@ -53,7 +53,6 @@ class BrokerSettings:
 
     url: str | None = None
     queue: str = "jobs"
-    max_retries: int = 5
     min_backoff_ms: int = 1_000
     max_backoff_ms: int = 60_000
     worker_threads: int = 2
@@ -88,6 +87,8 @@ class LinkSettings:
 class JobSettings:
     """How jobs run and how lost ones are found again."""
 
+    # Attempts of one job by any worker, counting both errors and workers that died.
+    max_attempts: int = 5
     lease_seconds: float = 60.0
     requeue_after_seconds: float = 30.0
     reconcile_interval_seconds: float = 10.0
@@ -127,7 +128,6 @@ class Settings:
             broker=BrokerSettings(
                 url=_str(env, "BROKER_URL") or _str(env, "REDIS_URL"),
                 queue=env.get("BROKER_QUEUE", "jobs"),
-                max_retries=_int(env, "JOB_MAX_RETRIES", 5),
                 min_backoff_ms=_int(env, "JOB_MIN_BACKOFF_MS", 1_000),
                 max_backoff_ms=_int(env, "JOB_MAX_BACKOFF_MS", 60_000),
                 worker_threads=_int(env, "WORKER_THREADS", 2),
@@ -146,6 +146,7 @@ class Settings:
                 ttl_seconds=_int(env, "LINK_TTL_SECONDS", 24 * 3600),
             ),
             jobs=JobSettings(
+                max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 5),
                 lease_seconds=_float(env, "JOB_LEASE_SECONDS", 60.0),
                 requeue_after_seconds=_float(env, "JOB_REQUEUE_AFTER_SECONDS", 30.0),
                 reconcile_interval_seconds=_float(env, "RECONCILE_INTERVAL_SECONDS", 10.0),
@@ -168,6 +169,8 @@ class Settings:
             )
         if self.storage.part_size < 5 * 1024 * 1024:
             raise SettingsError("S3_PART_SIZE must be at least 5 MiB (S3's smallest part)")
+        if self.jobs.max_attempts < 1:
+            raise SettingsError("JOB_MAX_ATTEMPTS must be at least 1")
         if self.storage.presign_seconds > 300:
             raise SettingsError("PRESIGN_SECONDS must be at most 300 (links are short-lived)")
         return self

@@ -9,9 +9,10 @@ import logging
 import signal
 
 from core.settings import Settings
-from schedules.reconcile import resend_lost_jobs
+from schedules.reconcile import reconcile_jobs
 from storage.database import create_pool
 from storage.jobs import JobRepository
+from storage.objects import object_store
 from workers.broker import build_broker
 
 log = logging.getLogger(__name__)
@@ -22,11 +23,12 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings.database)
     broker = build_broker(settings.broker)
     jobs = JobRepository(pool)
+    store = object_store(settings.storage)
     interval = settings.jobs.reconcile_interval_seconds
     try:
         while not stop.is_set():
             try:
-                await resend_lost_jobs(jobs, broker, settings.broker.queue, settings.jobs)
+                await reconcile_jobs(jobs, store, broker, settings.broker.queue, settings.jobs)
             except Exception:
                 log.exception("reconcile tick failed; trying again in %.1f s", interval)
             with contextlib.suppress(TimeoutError):

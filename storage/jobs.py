@@ -47,12 +47,12 @@ class JobRecord(msgspec.Struct, frozen=True, kw_only=True):
         return cls(**values)
 
 
-class Claim(msgspec.Struct, frozen=True):
-    """A worker's hold on a job: the job, and what an earlier attempt may have left behind."""
+class Abandoned(msgspec.Struct, frozen=True):
+    """A job failed for having used up its attempts, with what its last attempt wrote."""
 
-    job: JobRecord
-    stale_upload_id: str | None
-    stale_object_key: str | None
+    job_id: uuid.UUID
+    upload_id: str | None
+    object_key: str | None
 
 
 class JobRepository:
@@ -105,12 +105,15 @@ class JobRepository:
         rows = await self._pool.fetch(query("list_jobs_for_user"), user_id, limit, created, job_id)
         return [JobRecord.from_row(row) for row in rows]
 
-    async def claim(self, job_id: uuid.UUID, lease_seconds: float) -> Claim | None:
-        """Takes the job for a new attempt, or None when it is done or held by a live worker."""
-        row = await self._pool.fetchrow(query("claim_job"), job_id, lease_seconds)
-        if row is None:
-            return None
-        return Claim(JobRecord.from_row(row), row["stale_upload_id"], row["stale_object_key"])
+    async def claim(
+        self, job_id: uuid.UUID, lease_seconds: float, max_attempts: int
+    ) -> JobRecord | None:
+        """The job, taken for a new attempt; None when it is done, out of attempts or held.
+
+        The returned job's upload_id and object_key still name what an earlier attempt wrote.
+        """
+        row = await self._pool.fetchrow(query("claim_job"), job_id, lease_seconds, max_attempts)
+        return None if row is None else JobRecord.from_row(row)
 
     async def record_upload(
         self, job_id: uuid.UUID, attempt: int, upload_id: str | None, object_key: str
@@ -126,6 +129,11 @@ class JobRepository:
         status: str = await self._pool.execute(query("record_progress"), job_id, attempt, rows_done)
         return status == "UPDATE 1"
 
+    async def renew_lease(self, job_id: uuid.UUID, attempt: int) -> bool:
+        """Renews the attempt's hold on the job; False when it has lost the job."""
+        status: str = await self._pool.execute(query("renew_lease"), job_id, attempt)
+        return status == "UPDATE 1"
+
     async def finish(
         self, job_id: uuid.UUID, attempt: int, size_bytes: int, sha256: str, ttl_seconds: int
     ) -> JobRecord | None:
@@ -135,9 +143,9 @@ class JobRepository:
         )
         return None if row is None else JobRecord.from_row(row)
 
-    async def release(self, job_id: uuid.UUID, attempt: int) -> None:
-        """Puts a running job back to queued, if this attempt still holds it."""
-        await self._pool.execute(query("release_job"), job_id, attempt)
+    async def release(self, job_id: uuid.UUID, attempt: int, retry_within_seconds: float) -> None:
+        """Puts a running job back to queued for a retry due within the given time."""
+        await self._pool.execute(query("release_job"), job_id, attempt, retry_within_seconds)
 
     async def fail(self, job_id: uuid.UUID, error: str, attempt: int | None = None) -> bool:
         """Marks an unfinished job failed with a reason a user can read."""
@@ -145,10 +153,23 @@ class JobRepository:
         return row is not None
 
     async def claim_to_resend(
-        self, requeue_after_seconds: float, lease_seconds: float, limit: int = 500
+        self,
+        requeue_after_seconds: float,
+        lease_seconds: float,
+        max_attempts: int,
+        limit: int = 500,
     ) -> list[uuid.UUID]:
         """Ids of jobs a crash left behind, marked as sent again now."""
         rows = await self._pool.fetch(
-            query("claim_jobs_to_resend"), requeue_after_seconds, lease_seconds, limit
+            query("claim_jobs_to_resend"),
+            requeue_after_seconds,
+            lease_seconds,
+            limit,
+            max_attempts,
         )
         return [row["id"] for row in rows]
+
+    async def fail_abandoned(self, lease_seconds: float, max_attempts: int) -> list[Abandoned]:
+        """Fails the jobs whose every attempt died; returns them with what they left behind."""
+        rows = await self._pool.fetch(query("fail_abandoned_jobs"), lease_seconds, max_attempts)
+        return [Abandoned(row["id"], row["upload_id"], row["object_key"]) for row in rows]

@@ -29,7 +29,8 @@ dramatiq.set_broker(broker)
 @dramatiq.actor(
     actor_name=GENERATE_JOB,
     queue_name=settings.broker.queue,
-    max_retries=settings.broker.max_retries,
+    # Each delivery is one attempt of the job; the job's own count is the final word.
+    max_retries=settings.jobs.max_attempts - 1,
     min_backoff=settings.broker.min_backoff_ms,
     max_backoff=settings.broker.max_backoff_ms,
     # Big jobs run for a long time; progress heartbeats, not a wall clock, tell if one is alive.

@@ -1,4 +1,8 @@
-"""Marks a job failed, with a readable reason, once its message has used up its retries."""
+"""Why a job failed, in words a user may read, and the middleware that records it.
+
+A user sees `error` on their job: it says what kind of thing went wrong, never a server path,
+an endpoint or a credential. The full exception goes to the worker's log.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import logging
 import uuid
 from typing import Any
 
+import asyncpg
+import botocore.exceptions
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.broker import MessageProxy
@@ -14,6 +20,22 @@ from workers.messages import GENERATE_JOB
 from workers.resources import current_resources
 
 log = logging.getLogger(__name__)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short, safe description of an exception for the job's `error`."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "unknown")
+        return f"object storage refused the file ({code})"
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return "object storage could not be reached"
+    if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
+        return "the database failed while recording the job"
+    if isinstance(exc, OSError):
+        return f"a storage or network error ({type(exc).__name__})"
+    if isinstance(exc, MemoryError):
+        return "the worker ran out of memory"
+    return f"an internal error ({type(exc).__name__}); the operators have the details"
 
 
 class FailExhaustedJobs(dramatiq.Middleware):
@@ -32,8 +54,7 @@ class FailExhaustedJobs(dramatiq.Middleware):
         job_id = uuid.UUID(message.args[0])
         # Retries has already counted this failure: the count is the number of attempts made.
         attempts = message.options.get("retries", 1)
-        reason = f"generation failed after {attempts} attempts: {type(exception).__name__}: "
-        reason += str(exception)
+        reason = f"generation failed after {attempts} attempts: {describe_failure(exception)}"
         loop = get_event_loop_thread()
         assert loop is not None
         loop.run_coroutine(current_resources().jobs.fail(job_id, reason))

@@ -7,15 +7,18 @@ that attempt, and a new attempt first cleans up what an earlier, crashed one lef
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 
 from generators.engine import iter_encoded
 from generators.errors import SpecError
 from generators.spec import parse_spec
 from generators.writers import writer_for
-from storage.jobs import Claim, JobRecord
+from storage.jobs import JobRecord
 from storage.objects import ObjectWriter, StoredObject
+from workers.failures import describe_failure
 from workers.resources import WorkerResources
 
 log = logging.getLogger(__name__)
@@ -26,22 +29,26 @@ class LeaseLost(Exception):
 
 
 async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
-    """Makes the job's file, unless the job is finished or held by a live worker."""
-    claim = await res.jobs.claim(job_id, res.settings.jobs.lease_seconds)
-    if claim is None:
+    """Makes the job's file, unless the job is finished, out of attempts or held by a live worker.
+
+    Raises on a transient failure after handing the job back, so that the message is retried.
+    """
+    jobs = res.settings.jobs
+    job = await res.jobs.claim(job_id, jobs.lease_seconds, jobs.max_attempts)
+    if job is None:
         log.info("job %s is finished or held by another worker; nothing to do", job_id)
         return
-    await _clean_previous_attempt(res, claim)
-    job = claim.job
-    key = f"{res.settings.storage.s3_prefix}{job.id}/{job.attempt}/{job.file_name}"
     writer: ObjectWriter | None = None
     try:
-        writer = await asyncio.to_thread(
-            res.store.open_writer, key, writer_for(job.format).content_type
-        )
-        if not await res.jobs.record_upload(job.id, job.attempt, writer.upload_id, key):
-            raise LeaseLost
-        stored = await _stream_blocks(res, job, writer)
+        async with _holding_lease(res, job) as lease_lost:
+            await _clean_previous_attempt(res, job)
+            key = f"{res.settings.storage.s3_prefix}{job.id}/{job.attempt}/{job.file_name}"
+            writer = await asyncio.to_thread(
+                res.store.open_writer, key, writer_for(job.format).content_type
+            )
+            if not await res.jobs.record_upload(job.id, job.attempt, writer.upload_id, key):
+                raise LeaseLost
+            stored = await _stream_blocks(res, job, writer, lease_lost)
     except LeaseLost:
         log.warning("job %s attempt %d lost its lease; abandoning it", job.id, job.attempt)
         await _abort(writer)
@@ -51,10 +58,15 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
         await _abort(writer)
         await res.jobs.fail(job.id, f"invalid spec at {exc.field}: {exc.detail}", job.attempt)
         return
-    except BaseException:
+    except Exception as exc:
+        log.exception("job %s attempt %d failed", job.id, job.attempt)
         await _abort(writer)
-        # Hand the job back so that the retry of this message can claim it at once.
-        await res.jobs.release(job.id, job.attempt)
+        if job.attempt >= jobs.max_attempts:
+            reason = f"generation failed after {job.attempt} attempts: {describe_failure(exc)}"
+            await res.jobs.fail(job.id, reason, job.attempt)
+            return
+        # Hand the job back for the retry of this message, which comes within the backoff.
+        await res.jobs.release(job.id, job.attempt, res.settings.broker.max_backoff_ms / 1000)
         raise
     finished = await res.jobs.finish(
         job.id, job.attempt, stored.size_bytes, stored.sha256, res.settings.links.ttl_seconds
@@ -66,24 +78,52 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
     log.info("job %s succeeded: %d rows, %d bytes", job.id, finished.rows_total, stored.size_bytes)
 
 
+@contextlib.asynccontextmanager
+async def _holding_lease(res: WorkerResources, job: JobRecord) -> AsyncIterator[asyncio.Event]:
+    """Renews the job's lease in the background; the event is set once the lease is lost.
+
+    Heartbeats must not wait for a block to finish: a slow block or upload would otherwise
+    look like a dead worker.
+    """
+    lost = asyncio.Event()
+    interval = res.settings.jobs.lease_seconds / 3
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await res.jobs.renew_lease(job.id, job.attempt):
+                    lost.set()
+                    return
+            except Exception:  # the database may be back by the next beat
+                log.warning("could not renew the lease of job %s", job.id, exc_info=True)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield lost
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _abort(writer: ObjectWriter | None) -> None:
     if writer is not None:
         await asyncio.to_thread(writer.abort)
 
 
-async def _clean_previous_attempt(res: WorkerResources, claim: Claim) -> None:
-    if claim.stale_object_key is None:
+async def _clean_previous_attempt(res: WorkerResources, job: JobRecord) -> None:
+    """Aborts the upload an earlier attempt left open and deletes any file it completed."""
+    if job.object_key is None:
         return
-    if claim.stale_upload_id is not None:
-        await asyncio.to_thread(
-            res.store.abort_stale, claim.stale_object_key, claim.stale_upload_id
-        )
-    # The previous attempt may have completed its upload before dying: that file is an orphan.
-    await asyncio.to_thread(res.store.delete, claim.stale_object_key)
+    if job.upload_id is not None:
+        await asyncio.to_thread(res.store.abort_stale, job.object_key, job.upload_id)
+    # The job is not succeeded, so a completed file from that attempt is an orphan.
+    await asyncio.to_thread(res.store.delete, job.object_key)
 
 
 async def _stream_blocks(
-    res: WorkerResources, job: JobRecord, writer: ObjectWriter
+    res: WorkerResources, job: JobRecord, writer: ObjectWriter, lease_lost: asyncio.Event
 ) -> StoredObject:
     spec = parse_spec(job.spec)
     blocks = iter_encoded(spec)
@@ -95,6 +135,8 @@ async def _stream_blocks(
         rows, data = block
         await asyncio.to_thread(writer.write, data)
         rows_done += rows
-        if not await res.jobs.record_progress(job.id, job.attempt, rows_done):
+        if lease_lost.is_set() or not await res.jobs.record_progress(
+            job.id, job.attempt, rows_done
+        ):
             raise LeaseLost
     return await asyncio.to_thread(writer.commit)

@@ -37,7 +37,7 @@ def current_resources() -> WorkerResources:
 
 
 class WorkerResourcesMiddleware(dramatiq.Middleware):
-    """Opens the pool and store when a worker boots and closes them when it stops."""
+    """Opens the pool and store when a worker boots and closes them once it has stopped."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -55,7 +55,9 @@ class WorkerResourcesMiddleware(dramatiq.Middleware):
             store=object_store(self.settings.storage),
         )
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # After hooks run in reverse order, so this runs before AsyncIO stops the loop, and
+        # after every worker thread has stopped: no actor is left using the pool.
         global _current
         loop = get_event_loop_thread()
         if _current is not None and loop is not None:

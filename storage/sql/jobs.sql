@@ -21,18 +21,17 @@ ORDER BY created_at DESC, id DESC
 LIMIT $2;
 
 -- name: claim_job
--- A worker takes a queued job, or a running one whose worker stopped sending heartbeats.
--- The previous attempt's upload is returned so the new attempt can abort it.
-WITH previous AS (SELECT id, upload_id, object_key FROM jobs WHERE id = $1 FOR UPDATE)
-UPDATE jobs j
-SET state = 'running', attempt = j.attempt + 1, heartbeat_at = now(),
-    started_at = COALESCE(j.started_at, now()), rows_done = 0, upload_id = NULL,
-    object_key = NULL
-FROM previous
-WHERE j.id = previous.id
-  AND (j.state = 'queued'
-       OR (j.state = 'running' AND j.heartbeat_at < now() - make_interval(secs => $2)))
-RETURNING j.*, previous.upload_id AS stale_upload_id, previous.object_key AS stale_object_key;
+-- A worker takes a queued job, or a running one whose worker stopped sending heartbeats,
+-- unless the job has used up its attempts. upload_id and object_key still name what the
+-- previous attempt wrote, so the new attempt can clean it up before it records its own.
+UPDATE jobs
+SET state = 'running', attempt = attempt + 1, heartbeat_at = now(),
+    started_at = COALESCE(started_at, now()), rows_done = 0
+WHERE id = $1
+  AND attempt < $3
+  AND (state = 'queued'
+       OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)))
+RETURNING *;
 
 -- name: record_upload
 UPDATE jobs SET upload_id = $3, object_key = $4, heartbeat_at = now()
@@ -40,6 +39,10 @@ WHERE id = $1 AND attempt = $2 AND state = 'running';
 
 -- name: record_progress
 UPDATE jobs SET rows_done = $3, heartbeat_at = now()
+WHERE id = $1 AND attempt = $2 AND state = 'running';
+
+-- name: renew_lease
+UPDATE jobs SET heartbeat_at = now()
 WHERE id = $1 AND attempt = $2 AND state = 'running';
 
 -- name: finish_job
@@ -63,18 +66,38 @@ RETURNING *;
 UPDATE jobs SET enqueued_at = now()
 WHERE id IN (
     SELECT id FROM jobs
-    WHERE (state = 'queued'
-           AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $1)))
-       OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)
-           AND COALESCE(enqueued_at, '-infinity') < now() - make_interval(secs => $2))
+    WHERE attempt < $4
+      AND ((state = 'queued'
+            AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $1)))
+        OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)
+            AND COALESCE(enqueued_at, '-infinity') < now() - make_interval(secs => $2)))
     ORDER BY created_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
 RETURNING id;
 
 -- name: release_job
--- A worker that hit a transient error hands the job back for the retry of its message;
--- counting the retry as a fresh send keeps the reconciler from racing the backoff.
-UPDATE jobs SET state = 'queued', upload_id = NULL, object_key = NULL, rows_done = 0,
-    enqueued_at = GREATEST(enqueued_at, now())
+-- A worker that hit a transient error hands the job back for the retry of its message, which
+-- arrives within $3 seconds: until then the reconciler must not send it again. What the
+-- attempt wrote stays recorded, for the next attempt to clean up.
+UPDATE jobs SET state = 'queued', rows_done = 0,
+    enqueued_at = GREATEST(enqueued_at, now() + make_interval(secs => $3))
 WHERE id = $1 AND attempt = $2 AND state = 'running';
+
+-- name: fail_abandoned_jobs
+-- Jobs that have used all $2 attempts and are not running any more: their worker died every
+-- time (killed for memory, say), and sending them again would only kill another worker.
+-- Returns what the last attempt wrote, for the caller to clean up.
+WITH abandoned AS (
+    SELECT id, upload_id, object_key FROM jobs
+    WHERE attempt >= $2
+      AND ((state = 'running' AND heartbeat_at < now() - make_interval(secs => $1))
+           OR (state = 'queued' AND COALESCE(enqueued_at, '-infinity') < now()))
+    FOR UPDATE SKIP LOCKED)
+UPDATE jobs j
+SET state = 'failed', finished_at = now(), upload_id = NULL,
+    error = 'the worker stopped ' || j.attempt || ' times while generating this job; '
+            || 'it may need more memory than a worker has'
+FROM abandoned a
+WHERE j.id = a.id
+RETURNING a.id, a.upload_id, a.object_key;

@@ -1,4 +1,4 @@
-"""A newcomer's first run: `tdbuddy dev` with nothing configured, then one job through it."""
+"""A newcomer's first run: the README's `make run` with nothing configured, then one job."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services import ROOT, free_port, job_when
+from tests.services import ROOT, free_port, job_when, wait_until
 
 # Everything a configured machine might carry; the newcomer has none of it.
 _CONFIG = (
@@ -35,9 +36,14 @@ _CONFIG = (
 
 class DevRun:
     def __init__(self, home: Path, port: int) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in _CONFIG} | {"HOME": str(home)}
+        env = {k: v for k, v in os.environ.items() if k not in _CONFIG} | {
+            "HOME": str(home),
+            # The one setting a test needs that a newcomer does not: a port nobody else uses.
+            "API_PORT": str(port),
+            "VENV": str(Path(sys.executable).parent.parent),
+        }
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "dev", "--port", str(port)],
+            [shutil.which("make") or "make", "--no-print-directory", "run"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -104,4 +110,14 @@ def test_tdbuddy_dev_runs_a_job_with_no_setup(dev: tuple[DevRun, str], tmp_path:
     assert list((tmp_path / ".tdbuddy" / "files").rglob("users.csv"))
 
     os.killpg(run.popen.pid, signal.SIGINT)  # Ctrl-C in the terminal
-    assert run.popen.wait(timeout=60) == 0
+    run.wait_for_line(r"Shutting down|Stopping", timeout=30)
+    run.popen.wait(timeout=60)
+    wait_until(lambda: not group_alive(run.popen.pid), 60, "every dev process to stop")
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -13,11 +13,13 @@ from core.jobs import JobState
 from core.settings import Settings
 from generators.engine import ENGINE_VERSION
 from generators.spec import parse_spec, spec_to_dict
+from schedules.reconcile import reconcile_jobs
 from storage.accounts import AccountRepository
 from storage.database import create_pool
 from storage.jobs import JobRecord, JobRepository
 from storage.objects import S3ObjectStore, object_store
 from tests.integration.test_end_to_end import USERS
+from workers.broker import build_broker
 from workers.generation import generate_job_file
 from workers.resources import WorkerResources
 
@@ -36,10 +38,11 @@ async def resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]
 
 
 async def new_job(res: WorkerResources, rows: int = 70_000) -> JobRecord:
+    """A committed job that the session's own scheduler leaves alone: it counts as sent."""
     accounts = AccountRepository(res.pool)
     user_id = await accounts.create_user(f"gen-{uuid.uuid4().hex[:6]}")
     spec = parse_spec({**USERS, "rows": rows})
-    return await res.jobs.insert(
+    job = await res.jobs.insert(
         job_id=uuid.uuid4(),
         user_id=user_id,
         name=spec.name,
@@ -49,6 +52,10 @@ async def new_job(res: WorkerResources, rows: int = 70_000) -> JobRecord:
         engine_version=ENGINE_VERSION,
         file_name="users.csv",
     )
+    await res.pool.execute(
+        "UPDATE jobs SET enqueued_at = now() + interval '1 hour' WHERE id = $1", job.id
+    )
+    return job
 
 
 def objects_of(res: WorkerResources, job_id: uuid.UUID) -> list[str]:
@@ -84,10 +91,10 @@ async def test_an_attempt_that_lost_its_lease_can_no_longer_write(
     resources: WorkerResources,
 ) -> None:
     job = await new_job(resources)
-    stale = await resources.jobs.claim(job.id, lease_seconds=60)
-    assert stale is not None and stale.job.attempt == 1
+    stale = await resources.jobs.claim(job.id, lease_seconds=60, max_attempts=5)
+    assert stale is not None and stale.attempt == 1
     # A live attempt keeps the job: nobody else may take it.
-    assert await resources.jobs.claim(job.id, lease_seconds=60) is None
+    assert await resources.jobs.claim(job.id, lease_seconds=60, max_attempts=5) is None
     # Its heartbeat stops; once the lease is over, a new attempt takes the job and finishes it.
     await resources.pool.execute(
         "UPDATE jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", job.id
@@ -100,3 +107,29 @@ async def test_an_attempt_that_lost_its_lease_can_no_longer_write(
     assert await resources.jobs.finish(job.id, 1, 1, "0" * 64, 60) is None
     assert not await resources.jobs.fail(job.id, "late failure", attempt=1)
     assert await resources.jobs.get(job.id) == done
+
+
+async def test_a_job_whose_every_attempt_died_fails_with_a_reason(
+    resources: WorkerResources,
+) -> None:
+    job = await new_job(resources)
+    limit = resources.settings.jobs.max_attempts
+    # As after `limit` workers were killed while running it.
+    await resources.pool.execute(
+        "UPDATE jobs SET state = 'running', attempt = $2,"
+        " heartbeat_at = now() - interval '1 hour' WHERE id = $1",
+        job.id,
+        limit,
+    )
+    assert await resources.jobs.claim(job.id, 0, limit) is None  # no attempt beyond the limit
+    broker = build_broker(resources.settings.broker)
+    await reconcile_jobs(
+        resources.jobs,
+        resources.store,
+        broker,
+        resources.settings.broker.queue,
+        resources.settings.jobs,
+    )
+    failed = await resources.jobs.get(job.id)
+    assert failed is not None and failed.state is JobState.FAILED
+    assert failed.error is not None and f"stopped {limit} times" in failed.error

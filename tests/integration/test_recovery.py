@@ -126,7 +126,7 @@ def test_job_whose_storage_keeps_failing_ends_failed_after_retries(
         "worker",
         BROKER_QUEUE=queue,
         S3_BUCKET="no-such-bucket-here",
-        JOB_MAX_RETRIES="1",
+        JOB_MAX_ATTEMPTS="2",
     )
     owner = asyncio.run(_owner_of_key(database_url, api_key))
     job_id = asyncio.run(_insert_unsent_job(database_url, owner, {**USERS, "rows": 100}, sent=True))
