@@ -21,7 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.settings import Settings
-from storage.commands import apply_migrations, create_user_with_key
+from storage.accounts import AccountRepository
+from storage.commands import apply_migrations
+from storage.database import create_pool
 from storage.embedded import embedded_services
 
 
@@ -62,19 +64,38 @@ def run_dev(args: argparse.Namespace) -> int:
         assert settings.database.url is not None
         asyncio.run(apply_migrations(settings.database.url))
         key_file = home / "dev-api-key"
-        if not key_file.exists():
-            key = asyncio.run(create_user_with_key(settings, "dev", None))
-            _persistent_secret(key_file, key.secret)
-        api_key = key_file.read_text().strip()
+        kept = key_file.read_text().strip() if key_file.exists() else None
+        api_key = asyncio.run(_dev_api_key(settings, kept))
+        if api_key != kept:
+            key_file.write_text(api_key)
+            key_file.chmod(0o600)
         return _supervise(settings, env, api_key)
+
+
+async def _dev_api_key(settings: Settings, kept: str | None) -> str:
+    """The kept key if this database knows it (it may have been reset), else a new one."""
+    pool = await create_pool(settings.database)
+    try:
+        accounts = AccountRepository(pool)
+        if kept and await accounts.caller_for_key(kept) is not None:
+            return kept
+        key = await accounts.create_key(await accounts.create_user("dev"))
+        return key.secret
+    finally:
+        await pool.close()
 
 
 def _supervise(settings: Settings, env: dict[str, str], api_key: str) -> int:
     tdbuddy = [sys.executable, "-m", "core.cli"]
+    # Each child leads its own process group: Ctrl-C reaches only this process, which then
+    # stops each tier exactly once (a second SIGTERM makes Dramatiq's workers hang).
     children = {
-        "api": subprocess.Popen([*tdbuddy, "api"], env=env),
-        "worker": subprocess.Popen([*tdbuddy, "worker", "--processes", "1"], env=env),
-        "scheduler": subprocess.Popen([*tdbuddy, "scheduler"], env=env),
+        name: subprocess.Popen([*tdbuddy, *args], env=env, start_new_session=True)
+        for name, args in {
+            "api": ["api"],
+            "worker": ["worker", "--processes", "1"],
+            "scheduler": ["scheduler"],
+        }.items()
     }
     url = settings.api.public_url
     try:
@@ -136,11 +157,14 @@ def _wait_until_ready(url: str, children: dict[str, subprocess.Popen[bytes]]) ->
 
 
 def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Stops every tier, then makes sure nothing of theirs outlives the embedded services."""
     for child in children.values():
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
     for child in children.values():
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        # The group holds the child's own children too (Dramatiq's worker processes).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,19 +14,26 @@ from api.state import AppState
 from api.wire import Check, Readiness
 from workers.broker import ping_broker
 
+log = logging.getLogger(__name__)
+
 
 @get("/health", operation_id="health", summary="Liveness: the API process answers", tags=["ops"])
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _timed(probe: Callable[[], Awaitable[Any]], limit_seconds: float = 2.0) -> Check:
+async def _timed(
+    name: str, probe: Callable[[], Awaitable[Any]], limit_seconds: float = 2.0
+) -> Check:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(probe(), limit_seconds)
     except Exception as exc:  # any failure means "not ready", reported, never raised
         latency = (time.perf_counter() - started) * 1000
-        return Check(ok=False, latency_ms=round(latency, 2), detail=f"{type(exc).__name__}: {exc}")
+        # The page is public: the exception (hosts, paths) goes to the log, not the answer.
+        log.warning("readiness probe %s failed", name, exc_info=exc)
+        detail = "timed out" if isinstance(exc, TimeoutError) else "unreachable"
+        return Check(ok=False, latency_ms=round(latency, 2), detail=detail)
     return Check(ok=True, latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
@@ -48,7 +56,9 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
         await asyncio.to_thread(state.store.check)
 
     names = ("database", "broker", "storage")
-    checks = await asyncio.gather(_timed(database), _timed(broker), _timed(storage))
+    checks = await asyncio.gather(
+        _timed("database", database), _timed("broker", broker), _timed("storage", storage)
+    )
     result = Readiness(
         ready=all(c.ok for c in checks), checks=dict(zip(names, checks, strict=True))
     )

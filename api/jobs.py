@@ -37,17 +37,26 @@ def _encode_cursor(job: JobView) -> str:
 
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
-        return _cursor_decoder.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, msgspec.DecodeError):
+        created, job_id = _cursor_decoder.decode(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        # Any instant PostgreSQL can compare with; a forged one may not be.
+        return created.astimezone(dt.UTC), job_id
+    except (ValueError, OverflowError, msgspec.DecodeError):
         raise ApiError(
             400, "invalid_parameter", "cursor is not one this API gave", "cursor"
         ) from None
 
 
+FILE_STEM_BYTES = 120  # well under the 255-byte name limit of common filesystems
+
+
 def file_name_for(name: str, file_extension: str) -> str:
     """A file name from the dataset name: letters of any script kept, path characters dropped."""
-    stem = re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._") or "dataset"
-    return f"{stem[:100]}.{file_extension}"
+    stem = re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._")
+    # Cut by bytes, not characters: a kana character takes three bytes in UTF-8.
+    stem = stem.encode()[:FILE_STEM_BYTES].decode(errors="ignore").rstrip("._") or "dataset"
+    return f"{stem}.{file_extension}"
 
 
 class JobController(Controller):

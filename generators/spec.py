@@ -56,6 +56,7 @@ def parse_spec(data: bytes | str | dict[str, Any]) -> DatasetSpec:
             raise SpecError("body", f"malformed JSON: {exc}", code="malformed_json") from None
     if not isinstance(data, dict):
         raise SpecError("body", "the spec must be a JSON object")
+    _reject_nul(data, "")
     try:
         spec = msgspec.convert(data, DatasetSpec)
     except msgspec.ValidationError as exc:
@@ -95,6 +96,23 @@ def _translate(message: str, data: dict[str, Any]) -> SpecError:
         detail = "expected a date as YYYY-MM-DD"
     detail = detail.replace("`", "")
     return SpecError(path or "body", detail[:1].lower() + detail[1:])
+
+
+def _reject_nul(value: Any, path: str) -> None:
+    """Raise SpecError at the first string (key or value) holding a NUL character.
+
+    No text column of PostgreSQL, and few tools a file goes to, can hold one.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise SpecError(path or "body", "text may not contain the NUL character (\\u0000)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _reject_nul(key, path or "body")
+            _reject_nul(item, _join(path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_nul(item, f"{path}[{index}]")
 
 
 def _unknown_option(path: str, name: str, owner: Any) -> SpecError:

@@ -190,7 +190,7 @@ class _LocalWriter:
         final_path.parent.mkdir(parents=True, exist_ok=True)
         self.key = key
         self._final = final_path
-        self.upload_id = f".{final_path.name}.{uuid.uuid4().hex}.partial"
+        self.upload_id = f".{uuid.uuid4().hex}.partial"
         self._temp = final_path.with_name(self.upload_id)
         self._file: BinaryIO = open(self._temp, "wb")  # noqa: SIM115 - closed in commit/abort
         self._digest = hashlib.sha256()

@@ -20,7 +20,8 @@ def build_broker(settings: BrokerSettings) -> dramatiq.Broker:
     elif url.startswith(("redis://", "rediss://", "unix://")):
         broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
     else:
-        raise RuntimeError(f"BROKER_URL must be redis://, unix:// or amqp://, not {url!r}")
+        scheme = url.partition(":")[0]  # never the whole URL: it may hold a password
+        raise RuntimeError(f"BROKER_URL must be redis://, unix:// or amqp://, not {scheme}://")
     broker.declare_queue(settings.queue)
     return broker
 

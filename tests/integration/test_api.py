@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import uuid
 from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 
 from core.settings import Settings
@@ -78,6 +80,11 @@ def test_listing_is_newest_first_and_pages_without_gaps(
         assert seen == list(reversed(ids))
         bad = c.get("/v1/jobs", params={"cursor": "garbage"})
         assert bad.status_code == 400 and bad.json()["field"] == "cursor"
+        # A well-formed cursor for an instant no database can hold.
+        ancient = "0001-01-01T00:00:00+01:00"
+        forged = base64.urlsafe_b64encode(msgspec.msgpack.encode((ancient, str(uuid.uuid4()))))
+        overflow = c.get("/v1/jobs", params={"cursor": forged.decode().rstrip("=")})
+        assert overflow.status_code == 400 and overflow.json()["field"] == "cursor"
         too_many = c.get("/v1/jobs", params={"limit": 1000})
         assert too_many.status_code == 400 and too_many.json()["field"] == "limit"
 
@@ -104,6 +111,12 @@ def test_listing_is_newest_first_and_pages_without_gaps(
             "min",
         ),
         ({"fields": [{"name": "a", "type": "integer", "colour": 1}]}, "fields[0].colour", ""),
+        ({"name": "nul\u0000name"}, "name", "NUL"),
+        (
+            {"fields": [{"name": "c", "type": "choice", "values": ["ok", "b\u0000d"]}]},
+            "fields[0].values[1]",
+            "NUL",
+        ),
     ],
 )
 def test_invalid_spec_is_422_naming_field_and_reason(
