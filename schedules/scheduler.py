@@ -28,7 +28,7 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     try:
         while not stop.is_set():
             try:
-                await reconcile_jobs(jobs, store, broker, settings.broker.queue, settings.jobs)
+                await reconcile_jobs(jobs, store, broker, settings)
             except Exception:
                 log.exception("reconcile tick failed; trying again in %.1f s", interval)
             with contextlib.suppress(TimeoutError):

@@ -40,7 +40,7 @@ class ObjectWriter(Protocol):
 
 class ObjectStore(Protocol):
     def open_writer(self, key: str, content_type: str) -> ObjectWriter: ...
-    def abort_stale(self, key: str, upload_id: str) -> None: ...
+    def abort_uploads(self, prefix: str) -> int: ...
     def delete(self, key: str) -> None: ...
     def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None: ...
     def local_path(self, key: str) -> Path | None: ...
@@ -77,10 +77,20 @@ class S3ObjectStore:
     def open_writer(self, key: str, content_type: str) -> ObjectWriter:
         return _S3Writer(self, key, content_type)
 
-    def abort_stale(self, key: str, upload_id: str) -> None:
+    def abort_upload(self, key: str, upload_id: str) -> None:
         # NoSuchUpload: already completed or aborted, so nothing is left to clean.
         with contextlib.suppress(self.client.exceptions.NoSuchUpload):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+
+    def abort_uploads(self, prefix: str) -> int:
+        """Aborts every unfinished upload under `prefix`, recorded anywhere or not."""
+        aborted = 0
+        pages = self.client.get_paginator("list_multipart_uploads")
+        for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                self.abort_upload(upload["Key"], upload["UploadId"])
+                aborted += 1
+        return aborted
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -149,7 +159,7 @@ class _S3Writer:
 
     def abort(self) -> None:
         self._buffer.clear()
-        self._store.abort_stale(self.key, self.upload_id)
+        self._store.abort_upload(self.key, self.upload_id)
 
 
 class LocalObjectStore:
@@ -167,8 +177,15 @@ class LocalObjectStore:
     def open_writer(self, key: str, content_type: str) -> ObjectWriter:
         return _LocalWriter(key, self._path(key))
 
-    def abort_stale(self, key: str, upload_id: str) -> None:
-        self._path(key).with_name(upload_id).unlink(missing_ok=True)
+    def abort_uploads(self, prefix: str) -> int:
+        """Deletes every unfinished file under `prefix`."""
+        folder = self._path(prefix)
+        if not folder.is_dir():
+            return 0
+        partial = list(folder.rglob(".*.partial"))
+        for path in partial:
+            path.unlink(missing_ok=True)
+        return len(partial)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -211,6 +228,28 @@ class _LocalWriter:
     def abort(self) -> None:
         self._file.close()
         self._temp.unlink(missing_ok=True)
+
+
+def job_prefix(settings: StorageSettings, job_id: uuid.UUID) -> str:
+    """Where everything of one job is stored: `jobs/<id>/`."""
+    return f"{settings.s3_prefix}{job_id}/"
+
+
+def job_object_key(
+    settings: StorageSettings, job_id: uuid.UUID, attempt: int, file_name: str
+) -> str:
+    """The key of one attempt's file; attempts never share one, so none overwrites another."""
+    return f"{job_prefix(settings, job_id)}{attempt}/{file_name}"
+
+
+def discard_unfinished(store: ObjectStore, prefix: str, object_key: str | None) -> None:
+    """Aborts every open upload under a job's prefix and deletes the file it never delivered.
+
+    Listing by prefix also finds an upload whose id a crashed worker never got to record.
+    """
+    store.abort_uploads(prefix)
+    if object_key is not None:
+        store.delete(object_key)
 
 
 def object_store(settings: StorageSettings) -> ObjectStore:

@@ -17,7 +17,13 @@ from generators.errors import SpecError
 from generators.spec import parse_spec
 from generators.writers import writer_for
 from storage.jobs import JobRecord
-from storage.objects import ObjectWriter, StoredObject
+from storage.objects import (
+    ObjectWriter,
+    StoredObject,
+    discard_unfinished,
+    job_object_key,
+    job_prefix,
+)
 from workers.failures import describe_failure
 from workers.resources import WorkerResources
 
@@ -42,7 +48,8 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
     try:
         async with _holding_lease(res, job) as lease_lost:
             await _clean_previous_attempt(res, job)
-            key = f"{res.settings.storage.s3_prefix}{job.id}/{job.attempt}/{job.file_name}"
+            assert job.file_name is not None
+            key = job_object_key(res.settings.storage, job.id, job.attempt, job.file_name)
             writer = await asyncio.to_thread(
                 res.store.open_writer, key, writer_for(job.format).content_type
             )
@@ -113,13 +120,13 @@ async def _abort(writer: ObjectWriter | None) -> None:
 
 
 async def _clean_previous_attempt(res: WorkerResources, job: JobRecord) -> None:
-    """Aborts the upload an earlier attempt left open and deletes any file it completed."""
-    if job.object_key is None:
-        return
-    if job.upload_id is not None:
-        await asyncio.to_thread(res.store.abort_stale, job.object_key, job.upload_id)
-    # The job is not succeeded, so a completed file from that attempt is an orphan.
-    await asyncio.to_thread(res.store.delete, job.object_key)
+    """Aborts uploads earlier attempts left open and deletes any file they completed.
+
+    The job is not succeeded, so a completed file from an earlier attempt is an orphan.
+    """
+    if job.attempt > 1:
+        prefix = job_prefix(res.settings.storage, job.id)
+        await asyncio.to_thread(discard_unfinished, res.store, prefix, job.object_key)
 
 
 async def _stream_blocks(

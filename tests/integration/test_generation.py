@@ -123,13 +123,7 @@ async def test_a_job_whose_every_attempt_died_fails_with_a_reason(
     )
     assert await resources.jobs.claim(job.id, 0, limit) is None  # no attempt beyond the limit
     broker = build_broker(resources.settings.broker)
-    await reconcile_jobs(
-        resources.jobs,
-        resources.store,
-        broker,
-        resources.settings.broker.queue,
-        resources.settings.jobs,
-    )
+    await reconcile_jobs(resources.jobs, resources.store, broker, resources.settings)
     failed = await resources.jobs.get(job.id)
     assert failed is not None and failed.state is JobState.FAILED
     assert failed.error is not None and f"stopped {limit} times" in failed.error
