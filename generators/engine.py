@@ -6,7 +6,6 @@ only on (spec, seed, block index): blocks made by different workers concatenate 
 same bytes, and adding a field leaves the other columns unchanged.
 """
 
-import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -14,8 +13,7 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from generators.catalog import FIELD_TYPES
-from generators.columns import BlockContext
-from generators.locales import locale_data
+from generators.fieldtype import BlockContext, stable_hash
 from generators.spec import DatasetSpec
 from generators.vectors import with_nulls
 from generators.writers import writer_for
@@ -27,11 +25,6 @@ BLOCK_ROWS = 65_536
 def block_count(spec: DatasetSpec) -> int:
     """Return how many blocks the spec's rows span (the last may be short)."""
     return -(-spec.rows // BLOCK_ROWS)
-
-
-def stable_hash(name: str) -> int:
-    """Return a process-independent 32-bit hash of a field name (CRC-32 of its UTF-8)."""
-    return zlib.crc32(name.encode("utf-8"))
 
 
 def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
@@ -46,12 +39,21 @@ def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
         raise IndexError(f"block {block_index} is outside 0..{block_count(spec) - 1}")
     first_row = block_index * BLOCK_ROWS
     size = min(spec.rows, first_row + BLOCK_ROWS) - first_row
-    locale = locale_data(spec.locale)
+    # One context per block: fields of a row share its draws (the same person, the same
+    # address); each field still has its own stream for everything else.
+    shared = BlockContext(
+        np.random.Generator(np.random.PCG64(0)),
+        first_row,
+        size,
+        spec.locale,
+        spec.seed,
+        block_index,
+    )
     arrays = []
     for field in spec.fields:
         seeds = np.random.SeedSequence([spec.seed, stable_hash(field.name), block_index])
         rng = np.random.Generator(np.random.PCG64(seeds))
-        block = BlockContext(rng=rng, first_row=first_row, size=size, locale=locale)
+        block = shared.for_field(rng, field.locale or spec.locale)
         values = FIELD_TYPES[field.type_name].column(field, block)
         if field.null_rate > 0:
             # Drawn after the values, so changing null_rate never changes the values.

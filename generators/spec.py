@@ -12,8 +12,8 @@ import msgspec
 
 from generators.catalog import FIELD_TYPES, field_type_names
 from generators.errors import SpecError
+from generators.fieldtype import FieldOptions
 from generators.locales import SUPPORTED_LOCALES
-from generators.options import FieldOptions
 from generators.writers import WRITERS
 
 MAX_ROWS = 1_000_000_000
@@ -164,6 +164,12 @@ def _check(spec: DatasetSpec) -> None:
                 f"duplicate field name '{field.name}' (also fields[{seen[field.name]}])",
             )
         seen[field.name] = i
+        if field.locale is not None and field.locale not in SUPPORTED_LOCALES:
+            raise SpecError(
+                f"fields[{i}].locale",
+                f"unsupported locale '{field.locale}'; supported: {', '.join(SUPPORTED_LOCALES)}",
+                code="unsupported_locale",
+            )
         for option, detail in field.problems(spec.rows):
             raise SpecError(f"fields[{i}].{option}", detail)
 

@@ -114,6 +114,8 @@ def test_spec_round_trips_through_spec_to_dict() -> None:
         "type": "date",
         "name": "d",
         "null_rate": 0.0,
+        "unique": False,
+        "locale": None,
         "start": "2021-01-01",
         "end": "2030-12-31",
     }

@@ -1,0 +1,1 @@
+"""Field type families: each module defines option structs, column functions and ``TYPES``."""
