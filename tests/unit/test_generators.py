@@ -301,7 +301,7 @@ def field_list(*extra: dict[str, Any]) -> list[dict[str, Any]]:
         ({"seed": -1}, "seed", "invalid_field"),
         ({"seed": 2**63}, "seed", "invalid_field"),
         ({"format": "xml"}, "format", "unsupported_format"),
-        ({"locale": "fr_FR"}, "locale", "unsupported_locale"),
+        ({"locale": "xx_XX"}, "locale", "unsupported_locale"),
         ({"colour": "red"}, "colour", "unknown_option"),
         ({"fields": []}, "fields", "invalid_field"),
         (
