@@ -13,7 +13,8 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from generators.catalog import FIELD_TYPES
-from generators.fieldtype import BlockContext, stable_hash
+from generators.fieldtype import BlockContext, FieldOptions, stable_hash
+from generators.permutation import Permutation
 from generators.spec import DatasetSpec
 from generators.vectors import with_nulls
 from generators.writers import writer_for
@@ -54,7 +55,7 @@ def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
         seeds = np.random.SeedSequence([spec.seed, stable_hash(field.name), block_index])
         rng = np.random.Generator(np.random.PCG64(seeds))
         block = shared.for_field(rng, field.locale or spec.locale)
-        values = FIELD_TYPES[field.type_name].column(field, block)
+        values = _column(field, block)
         if field.null_rate > 0:
             # Drawn after the values, so changing null_rate never changes the values.
             values = with_nulls(values, rng.random(size) < field.null_rate)
@@ -94,3 +95,15 @@ def write_dataset(
         if on_progress is not None:
             on_progress(written)
     return written
+
+
+def _column(field: FieldOptions, block: BlockContext) -> pa.Array:
+    """One field's values for the block: drawn, or for a unique field numbered by a permutation."""
+    field_type = FIELD_TYPES[field.type_name]
+    if not field.unique:
+        return field_type.column(field, block)
+    # The spec check made sure the type can be unique and has room for every row.
+    assert field_type.capacity is not None and field_type.from_index is not None
+    capacity = field_type.capacity(field, block.locale)
+    numbering = Permutation(capacity, [block.seed, stable_hash(field.name)])
+    return field_type.from_index(field, block, numbering(block.row_indices()))

@@ -172,6 +172,27 @@ def _check(spec: DatasetSpec) -> None:
             )
         for option, detail in field.problems(spec.rows):
             raise SpecError(f"fields[{i}].{option}", detail)
+        if field.unique:
+            _check_unique(field, i, spec.rows, field.locale or spec.locale)
+
+
+def _check_unique(field: FieldOptions, index: int, rows: int, locale: str) -> None:
+    """Refuses, before any work, a unique field whose type cannot give ``rows`` values."""
+    field_type = FIELD_TYPES[field.type_name]
+    if field_type.capacity is None or field_type.from_index is None:
+        raise SpecError(
+            f"fields[{index}].unique",
+            f"type '{field.type_name}' cannot promise unique values",
+            code="cannot_be_unique",
+        )
+    capacity = field_type.capacity(field, locale)
+    if rows > capacity:
+        raise SpecError(
+            f"fields[{index}].unique",
+            f"{rows:,} unique values asked for, but '{field.type_name}' with these options "
+            f"can give at most {capacity:,}",
+            code="not_enough_unique_values",
+        )
 
 
 def _join(path: str, name: str) -> str:
