@@ -9,6 +9,7 @@ same bytes, and adding a field leaves the other columns unchanged.
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+import msgspec
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
@@ -50,17 +51,38 @@ def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
         spec.seed,
         block_index,
     )
-    arrays = []
-    for field in spec.fields:
-        seeds = np.random.SeedSequence([spec.seed, stable_hash(field.name), block_index])
-        rng = np.random.Generator(np.random.PCG64(seeds))
-        block = shared.for_field(rng, field.locale or spec.locale)
-        values = _column(field, block)
-        if field.null_rate > 0:
-            # Drawn after the values, so changing null_rate never changes the values.
-            values = with_nulls(values, rng.random(size) < field.null_rate)
-        arrays.append(values)
-    return pa.Table.from_arrays(arrays, names=[field.name for field in spec.fields])
+    fields = {field.name: field for field in spec.fields}
+    made: dict[str, pa.Array] = {}
+
+    def values_of(name: str) -> pa.Array:
+        # Fields are made on first use, so a derived field may read one listed after it;
+        # each field's stream depends on its name only, so the order of making is free.
+        if name not in made:
+            field = fields.get(name) or hidden_field(name)
+            seeds = np.random.SeedSequence([spec.seed, stable_hash(field.name), block_index])
+            rng = np.random.Generator(np.random.PCG64(seeds))
+            values = _column(field, shared.for_field(rng, field.locale or spec.locale))
+            if field.null_rate > 0:
+                # Drawn after the values, so changing null_rate never changes the values.
+                values = with_nulls(values, rng.random(size) < field.null_rate)
+            made[name] = values
+        return made[name]
+
+    shared.resolve = values_of
+    return pa.Table.from_arrays(
+        [values_of(field.name) for field in spec.fields], names=list(fields)
+    )
+
+
+def hidden_field(type_name: str) -> FieldOptions:
+    """A field of catalog type ``type_name`` with its default options, named after the type.
+
+    Templates use such fields for values that are no column of the table.
+    """
+    options: FieldOptions = msgspec.convert(
+        {"type": type_name, "name": type_name}, FIELD_TYPES[type_name].options
+    )
+    return options
 
 
 def iter_encoded(

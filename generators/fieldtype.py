@@ -81,6 +81,9 @@ class BlockContext:
     seed: int
     block_index: int
     _shared: dict[str, Any] = field(default_factory=dict)
+    # Set by the engine: the values of another field of this row (or of a catalog type's
+    # default for a name that is no field), for types derived from other values.
+    resolve: Callable[[str], pa.Array] | None = None
 
     def shared(self, key: str, make: Callable[[np.random.Generator], T]) -> T:
         """The block's value for ``key``, made once from a stream only that key uses."""
@@ -93,8 +96,21 @@ class BlockContext:
     def for_field(self, rng: np.random.Generator, locale: str) -> BlockContext:
         """The same block seen by another field: its own stream and locale, shared draws kept."""
         return BlockContext(
-            rng, self.first_row, self.size, locale, self.seed, self.block_index, self._shared
+            rng,
+            self.first_row,
+            self.size,
+            locale,
+            self.seed,
+            self.block_index,
+            self._shared,
+            self.resolve,
         )
+
+    def values_of(self, name: str) -> pa.Array:
+        """The block's values of the field (or catalog type) called ``name``."""
+        if self.resolve is None:
+            raise RuntimeError("this block has no other fields to read")
+        return self.resolve(name)
 
     def row_indices(self) -> np.ndarray:
         """Absolute row numbers of this block, as int64."""

@@ -14,6 +14,7 @@ from generators.catalog import FIELD_TYPES, field_type_names
 from generators.errors import SpecError
 from generators.fieldtype import FieldOptions
 from generators.locales import SUPPORTED_LOCALES
+from generators.types.template import TemplateField
 from generators.writers import WRITERS
 
 MAX_ROWS = 1_000_000_000
@@ -174,6 +175,52 @@ def _check(spec: DatasetSpec) -> None:
             raise SpecError(f"fields[{i}].{option}", detail)
         if field.unique:
             _check_unique(field, i, spec.rows, field.locale or spec.locale)
+    _check_templates(spec)
+
+
+def _check_templates(spec: DatasetSpec) -> None:
+    """Refuses placeholders that name nothing, and templates that need each other."""
+    fields = {field.name: field for field in spec.fields}
+    for i, field in enumerate(spec.fields):
+        if not isinstance(field, TemplateField):
+            continue
+        for placeholder in field.placeholders():
+            if placeholder.name in fields:
+                continue
+            entry = FIELD_TYPES.get(placeholder.name)
+            if entry is None or not _has_defaults(entry.options):
+                close = difflib.get_close_matches(placeholder.name, [*fields, *FIELD_TYPES], n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise SpecError(
+                    f"fields[{i}].template",
+                    f"'{{{placeholder.name}}}' is neither a field of this table "
+                    f"nor a field type{hint}",
+                )
+        seen: set[str] = set()
+        pending = [field.name]
+        while pending:
+            name = pending.pop()
+            current = fields.get(name)
+            if not isinstance(current, TemplateField):
+                continue
+            for placeholder in current.placeholders():
+                if placeholder.name == field.name:
+                    raise SpecError(
+                        f"fields[{i}].template",
+                        f"templates '{field.name}' and '{name}' need each other's values",
+                    )
+                if placeholder.name not in seen:
+                    seen.add(placeholder.name)
+                    pending.append(placeholder.name)
+
+
+def _has_defaults(options: type[FieldOptions]) -> bool:
+    """True when the type can be drawn with no options but a name."""
+    try:
+        msgspec.convert({"type": options.__struct_config__.tag, "name": "x"}, options)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 def _check_unique(field: FieldOptions, index: int, rows: int, locale: str) -> None:
