@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from generators.catalog import FIELD_TYPES
+from generators.edge_cases import choose_injection, edge_case_pool, inject, iter_injections
 from generators.fieldtype import BlockContext, FieldOptions, stable_hash
 from generators.permutation import Permutation
 from generators.spec import DatasetSpec
@@ -65,7 +66,7 @@ def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
             if field.null_rate > 0:
                 # Drawn after the values, so changing null_rate never changes the values.
                 values = with_nulls(values, rng.random(size) < field.null_rate)
-            made[name] = values
+            made[name] = _with_edge_cases(spec, field, block_index, values)
         return made[name]
 
     shared.resolve = values_of
@@ -129,3 +130,45 @@ def _column(field: FieldOptions, block: BlockContext) -> pa.Array:
     capacity = field_type.capacity(field, block.locale)
     numbering = Permutation(capacity, [block.seed, stable_hash(field.name)])
     return field_type.from_index(field, block, numbering(block.row_indices()))
+
+
+def _edge_case_rate(spec: DatasetSpec, field: FieldOptions) -> float:
+    if field.unique:
+        return 0.0  # a replaced cell could repeat a value the user was promised is unique
+    return spec.edge_case_rate if field.edge_case_rate is None else field.edge_case_rate
+
+
+def _with_edge_cases(
+    spec: DatasetSpec, field: FieldOptions, block_index: int, values: pa.Array
+) -> pa.Array:
+    rate = _edge_case_rate(spec, field)
+    if rate == 0:
+        return values
+    pool = edge_case_pool(FIELD_TYPES[field.type_name], field, values.type)
+    if pool is None:
+        return values
+    assert spec.seed is not None
+    chosen = choose_injection(spec.seed, field.name, block_index, len(values), rate, len(pool[1]))
+    return inject(values, pool[1], chosen)
+
+
+class InjectedCell(msgspec.Struct, frozen=True):
+    """One cell an edge case was put into: its field, row (from 0) and what kind of case."""
+
+    field: str
+    row: int
+    kind: str
+
+
+def edge_case_manifest(spec: DatasetSpec) -> Iterator[InjectedCell]:
+    """Every cell that holds an injected edge case, field by field, without making the data."""
+    assert spec.seed is not None
+    schema = generate_block(msgspec.structs.replace(spec, rows=1), 0).schema
+    for field in spec.fields:
+        rate = _edge_case_rate(spec, field)
+        pool = edge_case_pool(FIELD_TYPES[field.type_name], field, schema.field(field.name).type)
+        if rate == 0 or pool is None:
+            continue
+        kinds = pool[0]
+        for row, kind in iter_injections(spec.seed, field.name, spec.rows, BLOCK_ROWS, rate, kinds):
+            yield InjectedCell(field.name, row, kind)

@@ -39,13 +39,15 @@ class FieldOptions(
 
     ``null_rate``: share of rows left null. ``unique``: no value repeats (the type must be
     able to give that many distinct values). ``locale``: overrides the dataset's locale for
-    this field.
+    this field. ``edge_case_rate``: share of cells replaced by boundary values and hazardous
+    text (overrides the dataset's rate; never applied to unique fields).
     """
 
     name: FieldName
     null_rate: Rate = 0.0
     unique: bool = False
     locale: LocaleCode | None = None
+    edge_case_rate: Rate | None = None
 
     @property
     def type_name(self) -> str:
@@ -84,6 +86,10 @@ class BlockContext:
     # Set by the engine: the values of another field of this row (or of a catalog type's
     # default for a name that is no field), for types derived from other values.
     resolve: Callable[[str], pa.Array] | None = None
+    # Set by the engine for datasets of several tables: the other tables (for references),
+    # and how many rows this block's table has in all.
+    dataset: Any = None
+    table_rows: int = 0
 
     def shared(self, key: str, make: Callable[[np.random.Generator], T]) -> T:
         """The block's value for ``key``, made once from a stream only that key uses."""
@@ -104,6 +110,8 @@ class BlockContext:
             self.block_index,
             self._shared,
             self.resolve,
+            self.dataset,
+            self.table_rows,
         )
 
     def values_of(self, name: str) -> pa.Array:
@@ -122,6 +130,9 @@ ColumnFunction = Callable[[Any, BlockContext], pa.Array]
 # bijection: distinct k give distinct values).
 CapacityFunction = Callable[[Any, str], int]
 FromIndexFunction = Callable[[Any, BlockContext, np.ndarray], pa.Array]
+# Boundary values of a field's own limits, as (kind, value) pairs in the column's type:
+# e.g. [("below_min", min - 1), ("min", min), ("max", max), ("above_max", max + 1)].
+EdgeCasesFunction = Callable[[Any], list[tuple[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,7 @@ class FieldType:
     column: ColumnFunction
     capacity: CapacityFunction | None = None
     from_index: FromIndexFunction | None = None
+    edge_cases: EdgeCasesFunction | None = None
 
     @property
     def name(self) -> str:

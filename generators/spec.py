@@ -37,6 +37,8 @@ class DatasetSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     locale: str = "en_US"
     seed: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEED)] | None = None
     fields: Annotated[list[AnyField], msgspec.Meta(min_length=1, max_length=MAX_FIELDS)]
+    # Share of cells of every field replaced by edge cases; a field's own rate wins.
+    edge_case_rate: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.0
 
 
 _MSGSPEC_PATH = re.compile(r"^(?P<detail>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
