@@ -1,4 +1,4 @@
-"""Generate a dataset block by block: Arrow tables, encoded bytes, or a whole file.
+"""Generate a dataset block by block as Arrow tables (``generators.output`` encodes them).
 
 A block is a fixed run of ``BLOCK_ROWS`` rows. Each column of a block is drawn from its
 own generator seeded by ``(seed, crc32(field name), block index)``, so a block depends
@@ -6,8 +6,7 @@ only on (spec, seed, block index): blocks made by different workers concatenate 
 same bytes, and adding a field leaves the other columns unchanged.
 """
 
-from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from collections.abc import Iterator
 
 import msgspec
 import numpy as np
@@ -19,7 +18,6 @@ from generators.fieldtype import BlockContext, FieldOptions, stable_hash
 from generators.permutation import Permutation
 from generators.spec import DatasetSpec
 from generators.vectors import with_nulls
-from generators.writers import writer_for
 
 ENGINE_VERSION = "0.1.0"
 BLOCK_ROWS = 65_536
@@ -55,12 +53,14 @@ def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
     fields = {field.name: field for field in spec.fields}
     made: dict[str, pa.Array] = {}
 
+    seed = spec.seed
+
     def values_of(name: str) -> pa.Array:
         # Fields are made on first use, so a derived field may read one listed after it;
         # each field's stream depends on its name only, so the order of making is free.
         if name not in made:
             field = fields.get(name) or hidden_field(name)
-            seeds = np.random.SeedSequence([spec.seed, stable_hash(field.name), block_index])
+            seeds = np.random.SeedSequence([seed, stable_hash(field.name), block_index])
             rng = np.random.Generator(np.random.PCG64(seeds))
             values = _column(field, shared.for_field(rng, field.locale or spec.locale))
             if field.null_rate > 0:
@@ -70,9 +70,15 @@ def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
         return made[name]
 
     shared.resolve = values_of
-    return pa.Table.from_arrays(
-        [values_of(field.name) for field in spec.fields], names=list(fields)
-    )
+    try:
+        return pa.Table.from_arrays(
+            [values_of(field.name) for field in spec.fields], names=list(fields)
+        )
+    finally:
+        # values_of and the context refer to each other: break the cycle now, or every
+        # block's columns wait for the cyclic garbage collector and memory climbs.
+        shared.resolve = None
+        made.clear()
 
 
 def hidden_field(type_name: str) -> FieldOptions:
@@ -84,40 +90,6 @@ def hidden_field(type_name: str) -> FieldOptions:
         {"type": type_name, "name": type_name}, FIELD_TYPES[type_name].options
     )
     return options
-
-
-def iter_encoded(
-    spec: DatasetSpec, first_block: int = 0, stop_block: int | None = None
-) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(rows in block, encoded bytes)`` for blocks ``first_block..stop_block-1``.
-
-    Block 0's bytes begin with the format's header, so the bytes of all blocks, in
-    order, are the whole file.
-    """
-    writer = writer_for(spec.format)
-    stop = block_count(spec) if stop_block is None else min(stop_block, block_count(spec))
-    for block_index in range(first_block, stop):
-        table = generate_block(spec, block_index)
-        encoded = writer.encode(table)
-        if block_index == 0:
-            encoded = writer.header(table.schema) + encoded
-        yield table.num_rows, encoded
-
-
-def write_dataset(
-    spec: DatasetSpec, sink: BinaryIO, on_progress: Callable[[int], None] | None = None
-) -> int:
-    """Write the whole file to ``sink`` and return the number of rows written.
-
-    ``on_progress`` is called after each block with the total rows written so far.
-    """
-    written = 0
-    for rows, encoded in iter_encoded(spec):
-        sink.write(encoded)
-        written += rows
-        if on_progress is not None:
-            on_progress(written)
-    return written
 
 
 def _column(field: FieldOptions, block: BlockContext) -> pa.Array:
