@@ -1,232 +1,325 @@
-"""People: names, emails and phone numbers, from Faker's own word lists per locale."""
+"""People: names in writing, kana and romaji, gender and title, all of the same person.
+
+Every field here reads the block's one draw of people (``person_data.draw_people``), keyed by
+locale and the optional ``entity`` option: a row's full name, kana, romaji and email belong
+to one person, and a spec can hold two people (``"entity": "manager"``) side by side.
+"""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
+from typing import Annotated, Literal
 
+import msgspec
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
-from faker.providers.person.en_US import Provider as EnUsPerson
-from faker.providers.person.ja_JP import Provider as JaJpPerson
 
 from generators.fieldtype import BlockContext, FieldOptions, FieldType
-from generators.vectors import WeightedTable, fixed_width_strings, join_by_take
+from generators.patterns import bounded
+from generators.person_data import (
+    MALE,
+    PersonDraw,
+    draw_people,
+    kana_form,
+    person_data,
+    string_table,
+)
+from generators.vectors import join_by_take
 
-# Emails get a numeric suffix from 0..EMAIL_SUFFIXES-1 so they rarely repeat.
-EMAIL_SUFFIXES = 100_000
-DIGITS = "0123456789"
-
-
-@dataclass(frozen=True)
-class NameList:
-    """One list of names (first or last) with draw weights and an ASCII spelling for emails."""
-
-    names: list[str]
-    ascii_names: list[str]
-    table: WeightedTable
-
-
-@dataclass(frozen=True)
-class PhoneFormat:
-    """A fixed-width phone template; see ``vectors.fixed_width_strings``."""
-
-    template: str
-    alphabets: Mapping[str, str]
+Entity = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
+NameForm = Literal["written", "kana", "romaji"]
+# Precompute every full name when the locale's first × last product is at most this.
+CROSS_PRODUCT_LIMIT = 200_000
 
 
-class StringLookup:
-    """Several string lists concatenated into one Arrow array, each addressed by a base index."""
+class PersonOptions(FieldOptions, frozen=True):
+    """``entity`` names the person when a row holds several (e.g. customer and manager)."""
 
-    def __init__(self, segments: Mapping[str, Sequence[str]]) -> None:
-        self.base: dict[str, int] = {}
-        combined: list[str] = []
-        for key, strings in segments.items():
-            self.base[key] = len(combined)
-            combined.extend(strings)
-        self.strings = pa.array(combined, type=pa.string())
+    entity: Entity | None = None
 
 
-@dataclass(frozen=True)
-class PersonData:
-    """Everything the person types need to know about one locale."""
-
-    code: str
-    first: NameList
-    last: NameList
-    family_name_first: bool
-    email_domains: tuple[str, ...]
-    phone: PhoneFormat
-
-    @functools.cached_property
-    def names(self) -> StringLookup:
-        """Return first names, last names and a space as one lookup."""
-        return StringLookup({"first": self.first.names, "last": self.last.names, "space": [" "]})
-
-    @functools.cached_property
-    def email_parts(self) -> StringLookup:
-        """Return the pieces emails are joined from: ASCII names, ".", suffixes, "@domain"."""
-        suffixes = pc.cast(pa.array(np.arange(EMAIL_SUFFIXES)), pa.string()).to_pylist()
-        return StringLookup(
-            {
-                "first": [n.lower() for n in self.first.ascii_names],
-                "last": [n.lower() for n in self.last.ascii_names],
-                "dot": ["."],
-                "suffix": suffixes,
-                "domain": [f"@{d}" for d in self.email_domains],
-            }
-        )
+class FullNameOptions(PersonOptions, frozen=True):
+    separator: Annotated[str, msgspec.Meta(max_length=4)] = " "
 
 
-def _weighted(names: Mapping[str, float]) -> NameList:
-    return NameList(list(names), list(names), WeightedTable.from_weights(list(names.values())))
+class KanaOptions(PersonOptions, frozen=True):
+    """``script``: katakana or hiragana. ``width``: half-width katakana ("half")."""
+
+    script: Literal["katakana", "hiragana"] = "katakana"
+    width: Literal["full", "half"] = "full"
+
+    def problems(self, rows: int) -> Iterator[tuple[str, str]]:
+        if self.script == "hiragana" and self.width == "half":
+            yield "width", "hiragana has no half-width form; use script 'katakana'"
 
 
-def _en_us() -> PersonData:
-    return PersonData(
-        code="en_US",
-        first=_weighted(EnUsPerson.first_names),
-        last=_weighted(EnUsPerson.last_names),
-        family_name_first=False,
-        email_domains=("example.com", "example.org", "example.net"),
-        phone=PhoneFormat("N##-N##-####", {"N": "23456789", "#": DIGITS}),
-    )
+class FullNameKanaOptions(KanaOptions, frozen=True):
+    separator: Annotated[str, msgspec.Meta(max_length=4)] = " "
 
 
-def _ja_jp() -> PersonData:
-    # Faker's pairs are (kanji, katakana, romaji); last names carry weights, first names not.
-    last_pairs: Mapping[tuple[str, str, str], float] = JaJpPerson.last_name_pairs
-    first_pairs: Sequence[tuple[str, str, str]] = JaJpPerson.first_name_pairs
-    return PersonData(
-        code="ja_JP",
-        first=NameList(
-            [p[0] for p in first_pairs],
-            [p[2] for p in first_pairs],
-            WeightedTable.from_weights(np.ones(len(first_pairs))),
-        ),
-        last=NameList(
-            [p[0] for p in last_pairs],
-            [p[2] for p in last_pairs],
-            WeightedTable.from_weights(list(last_pairs.values())),
-        ),
-        family_name_first=True,
-        # Example domains reserved under .jp, so generated addresses reach no one.
-        email_domains=("example.jp", "example.co.jp", "example.ne.jp"),
-        phone=PhoneFormat("0M0-####-####", {"M": "789", "#": DIGITS}),
-    )
+class FirstNameField(PersonOptions, tag="first_name", frozen=True):
+    pass
 
 
-_BUILDERS: dict[str, Callable[[], PersonData]] = {"en_US": _en_us, "ja_JP": _ja_jp}
+class LastNameField(PersonOptions, tag="last_name", frozen=True):
+    pass
+
+
+class FullNameField(FullNameOptions, tag="full_name", frozen=True):
+    pass
+
+
+class FirstNameKanaField(KanaOptions, tag="first_name_kana", frozen=True):
+    pass
+
+
+class LastNameKanaField(KanaOptions, tag="last_name_kana", frozen=True):
+    pass
+
+
+class FullNameKanaField(FullNameKanaOptions, tag="full_name_kana", frozen=True):
+    pass
+
+
+class FirstNameRomajiField(PersonOptions, tag="first_name_romaji", frozen=True):
+    pass
+
+
+class LastNameRomajiField(PersonOptions, tag="last_name_romaji", frozen=True):
+    pass
+
+
+class FullNameRomajiField(FullNameOptions, tag="full_name_romaji", frozen=True):
+    """``order``: "locale" (ja_JP family name first), "given_first" or "family_first"."""
+
+    order: Literal["locale", "given_first", "family_first"] = "locale"
+
+
+class GenderField(PersonOptions, tag="gender", frozen=True):
+    """``style``: "word" (female/male), "letter" (F/M) or "ja" (女性/男性)."""
+
+    style: Literal["word", "letter", "ja"] = "word"
+
+
+class PrefixField(PersonOptions, tag="prefix", frozen=True):
+    pass
+
+
+GENDER_WORDS = {"word": ("female", "male"), "letter": ("F", "M"), "ja": ("女性", "男性")}
 
 
 @functools.cache
-def person_data(code: str) -> PersonData:
-    """Return the (cached) person data for a locale code such as ``"ja_JP"``."""
-    return _BUILDERS[code]()
+def _forms(locale: str, form: NameForm, script: str, width: str) -> tuple[tuple[str, ...], ...]:
+    """Return (first names, last names) in one written form."""
+    data = person_data(locale)
+    tables = (data.first, data.last)
+    if form == "written":
+        return tuple(tuple(t.written) for t in tables)
+    if form == "romaji":
+        return tuple(tuple(t.romaji) for t in tables)
+    if locale != "ja_JP":
+        # Only ja_JP has readings; elsewhere a kana field gives the names as written.
+        return tuple(tuple(t.written) for t in tables)
+    return tuple(kana_form(t.kana, script, width) for t in tables)
 
 
-class FirstNameField(FieldOptions, tag="first_name", frozen=True):
-    pass
+@functools.cache
+def _full_names(
+    locale: str, form: NameForm, script: str, width: str, separator: str, family_first: bool
+) -> tuple[pa.StringArray, int, bool]:
+    """Return a lookup of full names or of their parts, the number of last names, and
+    whether the lookup holds whole names.
+
+    When first × last is small the lookup is every full name (index first × n_last +
+    last); otherwise it is first names, last names, then the separator.
+    """
+    first, last = _forms(locale, form, script, width)
+    if len(first) * len(last) <= CROSS_PRODUCT_LIMIT:
+        if family_first:
+            names = [f"{ln}{separator}{fn}" for fn in first for ln in last]
+        else:
+            names = [f"{fn}{separator}{ln}" for fn in first for ln in last]
+        return pa.array(names, type=pa.string()), len(last), True
+    return string_table((*first, *last, separator)), len(last), False
 
 
-class LastNameField(FieldOptions, tag="last_name", frozen=True):
-    pass
+def _full_name(
+    people: PersonDraw,
+    locale: str,
+    form: NameForm,
+    separator: str,
+    family_first: bool,
+    script: str = "katakana",
+    width: str = "full",
+) -> pa.Array:
+    lookup, n_last, whole = _full_names(locale, form, script, width, separator, family_first)
+    if whole:
+        return lookup.take(pa.array(people.first.astype(np.int64) * n_last + people.last))
+    first = people.first
+    last = people.last + len(lookup) - 1 - n_last
+    space = np.full(first.size, len(lookup) - 1, dtype=np.int32)
+    return join_by_take(lookup, [last, space, first] if family_first else [first, space, last])
 
 
-class FullNameField(FieldOptions, tag="full_name", frozen=True):
-    pass
+def _one_name(
+    people: PersonDraw, locale: str, form: NameForm, which: int, script: str, width: str
+) -> pa.Array:
+    names = string_table(_forms(locale, form, script, width)[which])
+    return names.take(pa.array(people.first if which == 0 else people.last))
 
 
-class EmailField(FieldOptions, tag="email", frozen=True):
-    pass
+def first_name_column(options: PersonOptions, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    return _one_name(people, block.locale, "written", 0, "", "")
 
 
-class PhoneField(FieldOptions, tag="phone", frozen=True):
-    pass
+def last_name_column(options: PersonOptions, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    return _one_name(people, block.locale, "written", 1, "", "")
 
 
-def first_name_column(options: FirstNameField, block: BlockContext) -> pa.Array:
-    data = person_data(block.locale)
-    picks = data.first.table.draw(block.rng, block.size)
-    return data.names.strings.take(pa.array(picks + data.names.base["first"]))
+def full_name_column(options: FullNameOptions, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    family_first = person_data(block.locale).family_name_first
+    return _full_name(people, block.locale, "written", options.separator, family_first)
 
 
-def last_name_column(options: LastNameField, block: BlockContext) -> pa.Array:
-    data = person_data(block.locale)
-    picks = data.last.table.draw(block.rng, block.size)
-    return data.names.strings.take(pa.array(picks + data.names.base["last"]))
+def first_name_kana_column(options: KanaOptions, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    return _one_name(people, block.locale, "kana", 0, options.script, options.width)
 
 
-def full_name_column(options: FullNameField, block: BlockContext) -> pa.Array:
-    data = person_data(block.locale)
-    lookup = data.names
-    first = data.first.table.draw(block.rng, block.size) + lookup.base["first"]
-    last = data.last.table.draw(block.rng, block.size) + lookup.base["last"]
-    space = np.full(block.size, lookup.base["space"], dtype=np.int32)
-    parts = [last, space, first] if data.family_name_first else [first, space, last]
-    return join_by_take(lookup.strings, parts)
+def last_name_kana_column(options: KanaOptions, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    return _one_name(people, block.locale, "kana", 1, options.script, options.width)
 
 
-def email_column(options: EmailField, block: BlockContext) -> pa.Array:
-    data = person_data(block.locale)
-    lookup = data.email_parts
-    rng = block.rng
-    first = data.first.table.draw(rng, block.size) + lookup.base["first"]
-    last = data.last.table.draw(rng, block.size) + lookup.base["last"]
-    dot = np.full(block.size, lookup.base["dot"], dtype=np.int32)
-    suffix = rng.integers(0, EMAIL_SUFFIXES, size=block.size, dtype=np.int32)
-    domain = rng.integers(0, len(data.email_domains), size=block.size, dtype=np.int32)
-    parts = [
-        first,
-        dot,
-        last,
-        suffix + lookup.base["suffix"],
-        domain + lookup.base["domain"],
-    ]
-    return join_by_take(lookup.strings, parts)
+def full_name_kana_column(options: FullNameKanaOptions, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    family_first = person_data(block.locale).family_name_first
+    separator = " " if options.width == "half" and options.separator == "　" else options.separator
+    return _full_name(
+        people, block.locale, "kana", separator, family_first, options.script, options.width
+    )
 
 
-def phone_column(options: PhoneField, block: BlockContext) -> pa.Array:
-    phone = person_data(block.locale).phone
-    return fixed_width_strings(block.rng, block.size, phone.template, phone.alphabets)
+def first_name_romaji_column(options: PersonOptions, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    return _one_name(people, block.locale, "romaji", 0, "", "")
+
+
+def last_name_romaji_column(options: PersonOptions, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    return _one_name(people, block.locale, "romaji", 1, "", "")
+
+
+def full_name_romaji_column(options: FullNameRomajiField, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    if options.order == "locale":
+        family_first = person_data(block.locale).family_name_first
+    else:
+        family_first = options.order == "family_first"
+    return _full_name(people, block.locale, "romaji", options.separator, family_first)
+
+
+def gender_column(options: GenderField, block: BlockContext) -> pa.Array:
+    people = draw_people(block, options.entity)
+    return string_table(GENDER_WORDS[options.style]).take(pa.array(people.gender))
+
+
+def prefix_column(options: PrefixField, block: BlockContext) -> pa.Array:
+    """Titles by gender from Faker's lists ("" where the locale has none, as ja_JP)."""
+    people = draw_people(block, options.entity)
+    female, male = person_data(block.locale).prefixes
+    if not female or not male:
+        return string_table(("",)).take(pa.array(np.zeros(block.size, dtype=np.int32)))
+    lookup = string_table((*female, *male))
+    picks = np.where(
+        people.gender == MALE,
+        len(female) + bounded(people.prefix, len(male)),
+        bounded(people.prefix, len(female)),
+    )
+    return lookup.take(pa.array(picks))
 
 
 TYPES = (
     FieldType(
         FirstNameField,
         "person",
-        "Given name, weighted by frequency where the locale has weights.",
+        "Given name of the row's person (weighted where Faker has weights).",
         "健太",
         first_name_column,
     ),
     FieldType(
         LastNameField,
         "person",
-        "Family name, weighted by frequency.",
+        "Family name of the row's person, weighted by frequency.",
         "佐藤",
         last_name_column,
     ),
     FieldType(
         FullNameField,
         "person",
-        "Given and family name in the locale's order (ja_JP: family name first).",
+        "Full name in the locale's order (ja_JP: family name first).",
         "佐藤 健太",
         full_name_column,
     ),
     FieldType(
-        EmailField,
-        "contact",
-        "Address from romanised names at a reserved example domain.",
-        "kenta.sato4821@example.jp",
-        email_column,
+        FirstNameKanaField,
+        "person",
+        "Katakana (or hiragana, or half-width) reading of the given name; ja_JP only, "
+        "other locales give the name as written.",
+        "ケンタ",
+        first_name_kana_column,
     ),
     FieldType(
-        PhoneField,
-        "contact",
-        "Phone number in the locale's format (ja_JP: mobile 070/080/090).",
-        "090-1234-5678",
-        phone_column,
+        LastNameKanaField,
+        "person",
+        "Reading of the family name; see first_name_kana.",
+        "サトウ",
+        last_name_kana_column,
+    ),
+    FieldType(
+        FullNameKanaField,
+        "person",
+        "Reading of the full name, family name first.",
+        "サトウ ケンタ",
+        full_name_kana_column,
+    ),
+    FieldType(
+        FirstNameRomajiField,
+        "person",
+        "Given name in Latin letters (ja_JP: Faker's romaji; others transliterated).",
+        "Kenta",
+        first_name_romaji_column,
+    ),
+    FieldType(
+        LastNameRomajiField,
+        "person",
+        "Family name in Latin letters.",
+        "Sato",
+        last_name_romaji_column,
+    ),
+    FieldType(
+        FullNameRomajiField,
+        "person",
+        "Full name in Latin letters; order option.",
+        "Sato Kenta",
+        full_name_romaji_column,
+    ),
+    FieldType(
+        GenderField,
+        "person",
+        "Gender of the row's person, matching the given name.",
+        "male",
+        gender_column,
+    ),
+    FieldType(
+        PrefixField,
+        "person",
+        "Title matching the person's gender (Mr., Ms., Dr.; none for ja_JP).",
+        "Ms.",
+        prefix_column,
     ),
 )
