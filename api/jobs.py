@@ -20,8 +20,8 @@ from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
 from api.wire import JobPage, JobView, job_view
 from generators.engine import ENGINE_VERSION
+from generators.output import file_type
 from generators.spec import parse_spec, spec_to_dict, with_seed
-from generators.writers import writer_for
 from storage.accounts import Caller
 from workers.messages import send_generate_job
 
@@ -87,7 +87,7 @@ class JobController(Controller):
             format=spec.format,
             rows_total=spec.rows,
             engine_version=ENGINE_VERSION,
-            file_name=file_name_for(spec.name, writer_for(spec.format).file_extension),
+            file_name=file_name_for(spec.name, file_type(spec).file_extension),
         )
         # The row is committed: from here on a lost message is re-sent by the reconciler.
         try:

@@ -28,7 +28,7 @@ def run_case(mode: str, rows: int, folder: str) -> dict[str, float]:
     import io
 
     from core.settings import StorageSettings
-    from generators.engine import iter_encoded
+    from generators.output import iter_encoded
     from generators.spec import parse_spec
     from storage.objects import LocalObjectStore
 

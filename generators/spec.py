@@ -15,7 +15,7 @@ from generators.errors import SpecError
 from generators.fieldtype import FieldOptions
 from generators.locales import SUPPORTED_LOCALES
 from generators.types.template import TemplateField
-from generators.writers import WRITERS
+from generators.writers import WRITERS, Compression, FormatOptions, option_problems
 
 MAX_ROWS = 1_000_000_000
 MAX_FIELDS = 200
@@ -39,6 +39,9 @@ class DatasetSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     fields: Annotated[list[AnyField], msgspec.Meta(min_length=1, max_length=MAX_FIELDS)]
     # Share of cells of every field replaced by edge cases; a field's own rate wins.
     edge_case_rate: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 0.0
+    # Options of the output format (csv: delimiter…, sql: dialect…) and its compression.
+    format_options: FormatOptions = msgspec.field(default_factory=FormatOptions)
+    compression: Compression = "none"
 
 
 _MSGSPEC_PATH = re.compile(r"^(?P<detail>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -125,6 +128,9 @@ def _unknown_option(path: str, name: str, owner: Any) -> SpecError:
     if isinstance(type_name, str) and type_name in FIELD_TYPES:
         known = FIELD_TYPES[type_name].options.__struct_fields__
         detail = f"unknown option '{name}' for type '{type_name}'"
+    if path == "format_options":
+        known = FormatOptions.__struct_fields__
+        detail = f"unknown format option '{name}'"
     close = difflib.get_close_matches(name, known, n=1)
     detail += f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(known)}"
     return SpecError(_join(path, name), detail, code="unknown_option")
@@ -148,6 +154,8 @@ def _check(spec: DatasetSpec) -> None:
             f"unsupported format '{spec.format}'; supported: {', '.join(WRITERS)}",
             code="unsupported_format",
         )
+    for option, detail in option_problems(spec.format, spec.format_options):
+        raise SpecError(f"format_options.{option}", detail)
     if spec.locale not in SUPPORTED_LOCALES:
         raise SpecError(
             "locale",

@@ -12,10 +12,9 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
-from generators.engine import iter_encoded
 from generators.errors import SpecError
-from generators.spec import parse_spec
-from generators.writers import writer_for
+from generators.output import file_type, iter_encoded
+from generators.spec import DatasetSpec, parse_spec
 from storage.jobs import JobRecord
 from storage.objects import (
     ObjectWriter,
@@ -48,14 +47,15 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
     try:
         async with _holding_lease(res, job) as lease_lost:
             await _clean_previous_attempt(res, job)
+            spec = parse_spec(job.spec)
             assert job.file_name is not None
             key = job_object_key(res.settings.storage, job.id, job.attempt, job.file_name)
             writer = await asyncio.to_thread(
-                res.store.open_writer, key, writer_for(job.format).content_type
+                res.store.open_writer, key, file_type(spec).content_type
             )
             if not await res.jobs.record_upload(job.id, job.attempt, writer.upload_id, key):
                 raise LeaseLost
-            stored = await _stream_blocks(res, job, writer, lease_lost)
+            stored = await _stream_blocks(res, job, spec, writer, lease_lost)
     except LeaseLost:
         log.warning("job %s attempt %d lost its lease; abandoning it", job.id, job.attempt)
         await _abort(writer)
@@ -130,9 +130,12 @@ async def _clean_previous_attempt(res: WorkerResources, job: JobRecord) -> None:
 
 
 async def _stream_blocks(
-    res: WorkerResources, job: JobRecord, writer: ObjectWriter, lease_lost: asyncio.Event
+    res: WorkerResources,
+    job: JobRecord,
+    spec: DatasetSpec,
+    writer: ObjectWriter,
+    lease_lost: asyncio.Event,
 ) -> StoredObject:
-    spec = parse_spec(job.spec)
     blocks = iter_encoded(spec)
     rows_done = 0
     while True:

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from generators.engine import write_dataset
+from generators.output import write_dataset
 from generators.spec import parse_spec
 from tests.services import job_when
 
