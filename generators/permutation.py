@@ -23,7 +23,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = x * _MIX1
     x = x ^ (x >> np.uint64(27))
     x = x * _MIX2
-    return x ^ (x >> np.uint64(31))
+    mixed: np.ndarray = x ^ (x >> np.uint64(31))
+    return mixed
 
 
 class Permutation:

@@ -1,8 +1,10 @@
-"""Plain values: sequences, numbers, booleans, choices, UUIDs and dates."""
+"""Plain values: sequences, booleans, choices and UUIDs.
+
+Numbers live in ``numbers.py`` and dates and times in ``datetimes.py``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Iterator
 from typing import Annotated
@@ -22,7 +24,6 @@ from generators.fieldtype import (
 )
 from generators.vectors import WeightedTable, fixed_width_strings
 
-EPOCH = dt.date(1970, 1, 1)
 HEX = "0123456789abcdef"
 MAX_CHOICE_VALUES = 10_000
 
@@ -38,30 +39,6 @@ class SequenceField(FieldOptions, tag="sequence", frozen=True):
                 "step",
                 f"the sequence would reach {last}, outside the 64-bit integer range",
             )
-
-
-class IntegerField(FieldOptions, tag="integer", frozen=True):
-    min: Int64 = 0
-    max: Int64 = 100
-
-    def problems(self, rows: int) -> Iterator[tuple[str, str]]:
-        if self.min > self.max:
-            yield "min", f"min ({self.min}) is greater than max ({self.max})"
-
-
-class FloatField(FieldOptions, tag="float", frozen=True):
-    min: float = 0.0
-    max: float = 100.0
-    decimals: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
-
-    def problems(self, rows: int) -> Iterator[tuple[str, str]]:
-        for option, value in (("min", self.min), ("max", self.max)):
-            if not math.isfinite(value):
-                yield option, f"{option} must be a finite number"
-        if self.min > self.max:
-            yield "min", f"min ({self.min}) is greater than max ({self.max})"
-        elif not math.isfinite(self.max - self.min):
-            yield "max", "max - min is too large to draw from"
 
 
 class BooleanField(FieldOptions, tag="boolean", frozen=True):
@@ -93,33 +70,34 @@ class Uuid4Field(FieldOptions, tag="uuid4", frozen=True):
     pass
 
 
-class DateField(FieldOptions, tag="date", frozen=True):
-    start: dt.date = dt.date(2000, 1, 1)
-    end: dt.date = dt.date(2030, 12, 31)
-
-    def problems(self, rows: int) -> Iterator[tuple[str, str]]:
-        if self.start > self.end:
-            yield "start", f"start ({self.start}) is after end ({self.end})"
-
-
 def sequence_column(options: SequenceField, block: BlockContext) -> pa.Array:
     return pa.array(block.row_indices() * options.step + options.start, type=pa.int64())
 
 
-def integer_column(options: IntegerField, block: BlockContext) -> pa.Array:
-    values = block.rng.integers(
-        options.min, options.max, size=block.size, dtype=np.int64, endpoint=True
-    )
-    return pa.array(values, type=pa.int64())
+def sequence_capacity(options: SequenceField, locale: str) -> int:
+    if options.step == 0:
+        return 1
+    # How many terms start + step * k stay inside int64.
+    room = INT64_MAX - options.start if options.step > 0 else options.start - INT64_MIN
+    return room // abs(options.step) + 1
 
 
-def float_column(options: FloatField, block: BlockContext) -> pa.Array:
-    values = block.rng.uniform(options.min, options.max, size=block.size)
-    return pa.array(np.round(values, options.decimals), type=pa.float64())
+def sequence_from_index(options: SequenceField, block: BlockContext, k: np.ndarray) -> pa.Array:
+    # A sequence is unique by construction; numbering rows by k would only shuffle it, and
+    # users expect a unique id column to stay in row order.
+    return sequence_column(options, block)
 
 
 def boolean_column(options: BooleanField, block: BlockContext) -> pa.Array:
     return pa.array(block.rng.random(block.size) < options.true_rate, type=pa.bool_())
+
+
+def boolean_capacity(options: BooleanField, locale: str) -> int:
+    return 2
+
+
+def boolean_from_index(options: BooleanField, block: BlockContext, k: np.ndarray) -> pa.Array:
+    return pa.array(k == 1, type=pa.bool_())
 
 
 def choice_column(options: ChoiceField, block: BlockContext) -> pa.Array:
@@ -131,17 +109,53 @@ def choice_column(options: ChoiceField, block: BlockContext) -> pa.Array:
     return values.take(pa.array(picks))
 
 
+def choice_capacity(options: ChoiceField, locale: str) -> int:
+    return len(set(options.values))
+
+
+def choice_from_index(options: ChoiceField, block: BlockContext, k: np.ndarray) -> pa.Array:
+    distinct = pa.array(list(dict.fromkeys(options.values)), type=pa.string())
+    return distinct.take(pa.array(k.astype(np.int64)))
+
+
 def uuid4_column(options: Uuid4Field, block: BlockContext) -> pa.Array:
     # 122 random bits as hex; the version nibble is 4 and the variant nibble 8..b.
-    template = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
-    return fixed_width_strings(block.rng, block.size, template, {"x": HEX, "y": "89ab"})
+    return fixed_width_strings(block.rng, block.size, UUID4_TEMPLATE, {"x": HEX, "y": "89ab"})
 
 
-def date_column(options: DateField, block: BlockContext) -> pa.Array:
-    first = (options.start - EPOCH).days
-    last = (options.end - EPOCH).days
-    days = block.rng.integers(first, last, size=block.size, dtype=np.int32, endpoint=True)
-    return pa.array(days, type=pa.date32())
+def uuid4_capacity(options: Uuid4Field, locale: str) -> int:
+    return 2**64
+
+
+def uuid4_from_index(options: Uuid4Field, block: BlockContext, k: np.ndarray) -> pa.Array:
+    """Random UUIDs whose 16 'x' digits after the version hold a bijective mix of k."""
+    random_part = uuid4_column(options, block)
+    chars = np.frombuffer(random_part.buffers()[2], dtype=np.uint8).reshape(block.size, 36)
+    chars = chars.copy()
+    mixed = mix64(k.astype(np.uint64) ^ np.uint64(block.seed % 2**64))
+    hex_digits = np.frombuffer(HEX.encode("ascii"), dtype=np.uint8)
+    for digit, position in enumerate(UUID4_INDEX_POSITIONS):
+        nibble = (mixed >> np.uint64(60 - 4 * digit)) & np.uint64(15)
+        chars[:, position] = hex_digits[nibble.astype(np.intp)]
+    offsets = np.arange(0, (block.size + 1) * 36, 36, dtype=np.int32)
+    return pa.StringArray.from_buffers(
+        block.size, pa.py_buffer(offsets), pa.py_buffer(chars), null_count=0
+    )
+
+
+def mix64(values: np.ndarray) -> np.ndarray:
+    """Return SplitMix64's finaliser of uint64 ``values``: a bijection that scatters bits."""
+    with np.errstate(over="ignore"):
+        z = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    mixed: np.ndarray = z
+    return mixed
+
+
+UUID4_TEMPLATE = "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
+# The last 16 free hex digits: 1 before the variant, 3 after it and the final 12.
+UUID4_INDEX_POSITIONS = (17, 20, 21, 22, *range(24, 36))
 
 
 TYPES = (
@@ -151,22 +165,26 @@ TYPES = (
         "Consecutive integers from start by step, numbered by absolute row.",
         "1",
         sequence_column,
+        sequence_capacity,
+        sequence_from_index,
     ),
-    FieldType(IntegerField, "number", "Uniform integer in [min, max].", "42", integer_column),
     FieldType(
-        FloatField,
-        "number",
-        "Uniform number in [min, max] rounded to decimals places.",
-        "37.25",
-        float_column,
+        BooleanField,
+        "basic",
+        "true with probability true_rate.",
+        "true",
+        boolean_column,
+        boolean_capacity,
+        boolean_from_index,
     ),
-    FieldType(BooleanField, "basic", "true with probability true_rate.", "true", boolean_column),
     FieldType(
         ChoiceField,
         "basic",
         "One of values, uniformly or by relative weights.",
         "gold",
         choice_column,
+        choice_capacity,
+        choice_from_index,
     ),
     FieldType(
         Uuid4Field,
@@ -174,12 +192,7 @@ TYPES = (
         "Random version-4 UUID.",
         "3f2b8c1e-9a4d-4e57-b1c2-7d8e9f0a1b2c",
         uuid4_column,
-    ),
-    FieldType(
-        DateField,
-        "datetime",
-        "Uniform calendar date in [start, end], as YYYY-MM-DD.",
-        "2017-08-23",
-        date_column,
+        uuid4_capacity,
+        uuid4_from_index,
     ),
 )
