@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import provide_caller
 from api.downloads import download
 from api.errors import exception_handlers
+from api.field_types import field_type_examples, list_field_types
 from api.health import health, ready
 from api.jobs import JobController
 from api.openapi import add_spec_schemas
@@ -51,8 +52,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     app = Litestar(
-        route_handlers=[JobController, download, health, ready],
-        lifespan=[resources],
+        route_handlers=[JobController, download, health, ready, list_field_types],
+        lifespan=[resources, field_type_examples],
         dependencies={"caller": Provide(provide_caller)},
         exception_handlers=exception_handlers,
         request_max_body_size=MAX_BODY_BYTES,

@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scheduler": ("schedules.scheduler:run_scheduler", "run the scheduler (one per deployment)"),
     "migrate": ("storage.commands:run_migrate", "apply database migrations"),
     "users": ("storage.commands:run_users", "create users and API keys"),
+    "generate": ("generators.commands:run_generate", "write a dataset file, no service needed"),
+    "preview": ("generators.commands:run_preview", "print a spec's first rows as a table"),
 }
 
 
@@ -40,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     create = users_sub.add_parser("create", help="create a user (if new) and print a new API key")
     create.add_argument("name")
     create.add_argument("--email")
+    generate = sub.choices["generate"]
+    generate.add_argument("spec", help="dataset spec, a JSON file")
+    generate.add_argument("-o", "--output", required=True, help="file to write ('-': stdout)")
+    generate.add_argument("--rows", type=int, help="row count (overrides the spec)")
+    generate.add_argument("--format", help="file format, e.g. csv (overrides the spec)")
+    generate.add_argument("--seed", type=int, help="random seed (overrides the spec)")
+    preview = sub.choices["preview"]
+    preview.add_argument("spec", help="dataset spec, a JSON file")
+    preview.add_argument("--rows", type=int, default=10, help="rows to show (default 10)")
+    preview.add_argument("--seed", type=int, help="random seed (overrides the spec)")
     return parser
 
 

@@ -1,0 +1,384 @@
+"""The engine's own commands: ``tdbuddy generate`` writes a file, ``tdbuddy preview`` shows rows.
+
+Both run the engine in this process with no service at all. A spec a user can fix ends the
+command with exit code 2 and ``FILE: field: detail`` on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
+
+import msgspec
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from generators.catalog import FIELD_TYPES
+from generators.engine import generate_block
+from generators.errors import SpecError
+from generators.output import write_dataset
+from generators.spec import DatasetSpec, parse_spec, with_seed
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+PREVIEW_MAX_ROWS = 1_000
+CELL_MAX_WIDTH = 40
+PROGRESS_INTERVAL_SECONDS = 0.1
+
+
+# --- generate --------------------------------------------------------------------------------
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    """Write the dataset of ``args.spec`` to ``args.output``; return the exit code.
+
+    The file appears under its name only once complete (written beside it, then renamed),
+    so an interrupted run leaves nothing half-written. ``-o -`` streams to stdout.
+    """
+    try:
+        spec = load_spec(args.spec, rows=args.rows, format=args.format, seed=args.seed)
+    except SpecError as exc:
+        return _refuse(args.spec, exc)
+    except OSError as exc:
+        return _fail(f"cannot read {args.spec}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    if spec.seed is None:
+        spec = with_seed(spec, secrets.randbits(63))
+    seed = spec.seed
+    progress = Progress(spec.rows, sys.stderr)
+    started = time.perf_counter()
+    try:
+        if args.output == "-":
+            sink = CountingSink(sys.stdout.buffer)
+            write_dataset(spec, sink.as_binary_io(), progress.update)
+            sys.stdout.buffer.flush()
+        else:
+            sink = _write_file(spec, Path(args.output), progress)
+    except KeyboardInterrupt:
+        progress.clear()
+        return _fail("interrupted; no file written", EXIT_INTERRUPTED)
+    except OSError as exc:
+        progress.clear()
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", EXIT_FAILED)
+    seconds = time.perf_counter() - started
+    progress.clear()
+    target = "stdout" if args.output == "-" else args.output
+    print(
+        f"wrote {spec.rows:,} rows ({_megabytes(sink.written)}) to {target} in {seconds:.1f} s"
+        f" ({spec.rows / max(seconds, 1e-9):,.0f} rows/s), seed {seed}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _write_file(spec: DatasetSpec, path: Path, progress: Progress) -> CountingSink:
+    """Write the dataset to a temporary file beside ``path`` and rename it into place."""
+    folder = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(handle, "wb", buffering=1024 * 1024) as file:
+            sink = CountingSink(file)
+            write_dataset(spec, sink.as_binary_io(), progress.update)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return sink
+
+
+class CountingSink:
+    """A binary sink that passes bytes on and counts them (for MB and MB/s)."""
+
+    def __init__(self, target: BinaryIO | IO[bytes]) -> None:
+        self._target = target
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self._target.write(data)
+        self.written += len(data)
+        return len(data)
+
+    def as_binary_io(self) -> BinaryIO:
+        """Return this sink typed as the file ``write_dataset`` takes (it only calls write)."""
+        return cast(BinaryIO, self)
+
+
+class Progress:
+    """A one-line progress bar (percent, rows, rows/s, ETA) redrawn in place on a terminal.
+
+    When the stream is not a terminal (a log, a pipe, CI) it draws nothing: the caller's
+    final summary line is all that is written there.
+    """
+
+    def __init__(self, total_rows: int, stream: IO[str]) -> None:
+        self.total = total_rows
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.started = time.perf_counter()
+        self._last_draw = 0.0
+        self._drawn = False
+
+    def update(self, rows_done: int) -> None:
+        """Record that ``rows_done`` rows are written; redraw at most 10 times a second."""
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self._last_draw < PROGRESS_INTERVAL_SECONDS and rows_done < self.total:
+            return
+        self._last_draw = now
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        line = progress_line(rows_done, self.total, now - self.started, width)
+        self.stream.write("\r" + line.ljust(width))
+        self.stream.flush()
+        self._drawn = True
+
+    def clear(self) -> None:
+        """Erase the bar so the summary line takes its place."""
+        if self._drawn:
+            width = shutil.get_terminal_size((80, 24)).columns - 1
+            self.stream.write("\r" + " " * width + "\r")
+            self.stream.flush()
+            self._drawn = False
+
+
+def progress_line(done: int, total: int, seconds: float, width: int = 79) -> str:
+    """Return a bar line like ``[#####-----]  50%  500,000/1,000,000 rows  1.2M rows/s  ETA 0:01``.
+
+    ASCII only: block characters are ambiguous-width and take two columns in many
+    Japanese terminals, which would wrap the line and break the in-place redraw.
+    """
+    fraction = done / total if total else 1.0
+    rate = done / seconds if seconds > 0 else 0.0
+    eta = _duration((total - done) / rate) if rate > 0 else "--:--"
+    text = f" {fraction:4.0%}  {done:,}/{total:,} rows  {_rate(rate)} rows/s  ETA {eta}"
+    # Sized for the longest text this run can show, so the bar does not jitter.
+    longest = len(f" 100%  {total:,}/{total:,} rows  999.9M rows/s  ETA 00:00:00")
+    bar_width = max(10, min(40, width - longest - 2))
+    filled = int(bar_width * fraction)
+    return f"[{'#' * filled}{'-' * (bar_width - filled)}]{text}"
+
+
+def _rate(rows_per_second: float) -> str:
+    if rows_per_second >= 1e6:
+        return f"{rows_per_second / 1e6:.1f}M"
+    if rows_per_second >= 1e3:
+        return f"{rows_per_second / 1e3:.0f}k"
+    return f"{rows_per_second:.0f}"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+# --- preview ---------------------------------------------------------------------------------
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    """Print the spec's first ``args.rows`` rows as an aligned table; return the exit code.
+
+    With the same seed these are the first rows ``generate`` writes.
+    """
+    if not 1 <= args.rows <= PREVIEW_MAX_ROWS:
+        return _fail(f"--rows must be between 1 and {PREVIEW_MAX_ROWS}", EXIT_BAD_INPUT)
+    try:
+        spec = load_spec(args.spec, seed=args.seed)
+    except SpecError as exc:
+        return _refuse(args.spec, exc)
+    except OSError as exc:
+        return _fail(f"cannot read {args.spec}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    if spec.seed is None:
+        spec = with_seed(spec, secrets.randbits(63))
+    # The whole first block, then its head: a block's draws depend on its size, so only
+    # this way are the rows shown the rows a file of this spec starts with.
+    table = generate_block(spec, 0).slice(0, args.rows)
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
+    right = {f.name: _is_numeric(f.type) for f in table.schema}
+    for line in render_table(columns, right_aligned=right):
+        print(line)
+    print(f"({table.num_rows} rows, locale {spec.locale}, seed {spec.seed})")
+    return EXIT_OK
+
+
+def render_table(
+    columns: dict[str, list[Any]], right_aligned: dict[str, bool] | None = None
+) -> list[str]:
+    """Return the lines of a text table of ``columns`` (header, rule, one line per row).
+
+    Widths are terminal columns, not characters: wide East Asian characters count two,
+    combining marks and zero-width characters none. Control characters are shown escaped
+    and long cells cut, so every line stays aligned.
+    """
+    right_aligned = right_aligned or {}
+    names = list(columns)
+    cells = {name: [display_value(value) for value in columns[name]] for name in names}
+    widths = {
+        name: max([display_width(name), *(display_width(c) for c in cells[name])]) for name in names
+    }
+    rows = len(next(iter(cells.values()), []))
+
+    def line(values: Sequence[str], align_right: Sequence[bool]) -> str:
+        padded = [
+            _pad(value, widths[name], right)
+            for name, value, right in zip(names, values, align_right, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    aligns = [right_aligned.get(name, False) for name in names]
+    out = [line(names, aligns), line(["-" * widths[name] for name in names], aligns)]
+    for row in range(rows):
+        out.append(line([cells[name][row] for name in names], aligns))
+    return out
+
+
+def display_value(value: Any, max_width: int = CELL_MAX_WIDTH) -> str:
+    """Return how a cell shows in the table: null as ``null``, dates ISO, cut to a width."""
+    if value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (dt.date, dt.datetime, dt.time)):
+        text = value.isoformat()
+    elif isinstance(value, bytes):
+        text = value.hex()
+    elif isinstance(value, (list, dict)):
+        text = msgspec.json.encode(value).decode()
+    else:
+        text = str(value)
+    text = "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+    if display_width(text) > max_width:
+        text = _cut(text, max_width - 3) + "..."
+    return text
+
+
+def display_width(text: str) -> int:
+    """Return how many terminal columns ``text`` takes (wide and full-width characters: 2)."""
+    return sum(_char_width(ch) for ch in text)
+
+
+def _char_width(ch: str) -> int:
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _escape(ch: str) -> str:
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    if ch in named:
+        return named[ch]
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _cut(text: str, width: int) -> str:
+    taken = 0
+    for index, ch in enumerate(text):
+        taken += _char_width(ch)
+        if taken > width:
+            return text[:index]
+    return text
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    gap = " " * (width - display_width(text))
+    return gap + text if right else text + gap
+
+
+def _is_numeric(arrow_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_decimal(arrow_type)
+    )
+
+
+# --- examples for the catalog's documentation ------------------------------------------------
+
+EXAMPLE_LOCALES = ("ja_JP", "en_US")
+# A few rows, so a type that is often null (a building line: null for a house) still shows
+# a value: the first non-null one.
+EXAMPLE_ROWS = 16
+
+
+def catalog_examples(
+    locales: Sequence[str] = EXAMPLE_LOCALES, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Return ``{type name: {locale: value}}``: one value each type's defaults give, as JSON.
+
+    Made by the engine itself (a small spec per type and locale, seed 0), so documentation
+    shows what generation does. A type that cannot work with default options alone (it needs a
+    pattern, values or another field) is left out of the answer.
+    """
+    examples: dict[str, dict[str, Any]] = {}
+    for type_name in FIELD_TYPES:
+        for locale in locales:
+            spec = {
+                "name": "example",
+                "rows": EXAMPLE_ROWS,
+                "format": "csv",
+                "locale": locale,
+                "seed": seed,
+                "fields": [{"name": "value", "type": type_name}],
+            }
+            try:
+                column = generate_block(parse_spec(spec), 0).column(0).drop_null()
+            except SpecError:
+                continue
+            except Exception:  # one broken type must not take every other example with it
+                log.exception("no example for field type %s in %s", type_name, locale)
+                continue
+            if len(column):
+                value = column[0].as_py()
+                examples.setdefault(type_name, {})[locale] = msgspec.to_builtins(value)
+    return examples
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+
+def load_spec(
+    path: str, rows: int | None = None, format: str | None = None, seed: int | None = None
+) -> DatasetSpec:
+    """Return the validated spec in the JSON file at ``path`` with the given values overriding it.
+
+    Raises SpecError (naming the field) for a spec a user can fix, OSError if unreadable.
+    """
+    raw = Path(path).read_bytes()
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise SpecError("body", f"malformed JSON: {exc}", code="malformed_json") from None
+    if isinstance(data, dict):
+        overrides = {"rows": rows, "format": format, "seed": seed}
+        data.update({key: value for key, value in overrides.items() if value is not None})
+    return parse_spec(data)
+
+
+def _refuse(path: str, error: SpecError) -> int:
+    return _fail(f"{path}: {error.field}: {error.detail}", EXIT_BAD_INPUT)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"tdbuddy: {message}", file=sys.stderr)
+    return code
