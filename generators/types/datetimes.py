@@ -259,6 +259,20 @@ def date_of_birth_from_index(
     return pa.array((k.astype(np.int64) + first).astype(np.int32), type=pa.date32())
 
 
+def date_edge_cases(options: DateField) -> list[tuple[str, object]]:
+    """The range's first and last days, the days just outside, and dates that break code."""
+    day = dt.timedelta(days=1)
+    return [
+        ("below_min", options.start - day),
+        ("min", options.start),
+        ("max", options.end),
+        ("above_max", options.end + day),
+        ("leap_day", dt.date(2024, 2, 29)),
+        ("unix_epoch", dt.date(1970, 1, 1)),
+        ("y2038", dt.date(2038, 1, 19)),
+    ]
+
+
 TYPES = (
     FieldType(
         DateField,
@@ -268,6 +282,7 @@ TYPES = (
         date_column,
         date_capacity,
         date_from_index,
+        date_edge_cases,
     ),
     FieldType(
         DatetimeField,

@@ -6,6 +6,7 @@ Each takes ``min``/``max`` and the ``distribution`` options of ``DistributionOpt
 
 from __future__ import annotations
 
+import decimal
 import math
 from collections.abc import Iterator
 from typing import Annotated
@@ -14,7 +15,7 @@ import msgspec
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from generators.fieldtype import BlockContext, FieldType, Int64
+from generators.fieldtype import INT64_MAX, INT64_MIN, BlockContext, FieldType, Int64
 from generators.types.distributions import DistributionOptions, draw_integer, draw_real
 
 Decimals = Annotated[int, msgspec.Meta(ge=0, le=10)]
@@ -172,6 +173,39 @@ def decimal_from_index(options: DecimalField, block: BlockContext, k: np.ndarray
     return decimal_array(k.astype(np.int64) + first, options.decimals)
 
 
+def integer_edge_cases(options: IntegerField) -> list[tuple[str, object]]:
+    """The range's ends and the values just outside them (where int64 has room)."""
+    cases: list[tuple[str, object]] = [("min", options.min), ("max", options.max)]
+    if options.min > INT64_MIN:
+        cases.append(("below_min", options.min - 1))
+    if options.max < INT64_MAX:
+        cases.append(("above_max", options.max + 1))
+    return cases
+
+
+def real_edge_cases(options: FloatField | PercentageField) -> list[tuple[str, object]]:
+    """The range's ends and one step of the last decimal place outside them."""
+    step = 10.0**-options.decimals
+    return [
+        ("below_min", round(options.min - step, options.decimals)),
+        ("min", options.min),
+        ("max", options.max),
+        ("above_max", round(options.max + step, options.decimals)),
+    ]
+
+
+def decimal_edge_cases(options: DecimalField) -> list[tuple[str, object]]:
+    quantum = decimal.Decimal(1).scaleb(-options.decimals)
+    low = decimal.Decimal(str(options.min)).quantize(quantum)
+    high = decimal.Decimal(str(options.max)).quantize(quantum)
+    return [
+        ("below_min", low - quantum),
+        ("min", low),
+        ("max", high),
+        ("above_max", high + quantum),
+    ]
+
+
 TYPES = (
     FieldType(
         IntegerField,
@@ -181,6 +215,7 @@ TYPES = (
         integer_column,
         integer_capacity,
         integer_from_index,
+        integer_edge_cases,
     ),
     FieldType(
         FloatField,
@@ -190,6 +225,7 @@ TYPES = (
         float_column,
         float_capacity,
         float_from_index,
+        real_edge_cases,
     ),
     FieldType(
         DecimalField,
@@ -199,6 +235,7 @@ TYPES = (
         decimal_column,
         decimal_capacity,
         decimal_from_index,
+        decimal_edge_cases,
     ),
     FieldType(
         PercentageField,
@@ -208,5 +245,6 @@ TYPES = (
         float_column,
         float_capacity,
         float_from_index,
+        real_edge_cases,
     ),
 )

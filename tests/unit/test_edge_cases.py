@@ -69,3 +69,27 @@ def test_unique_fields_never_get_edge_cases() -> None:
 
 def test_injection_is_deterministic() -> None:
     assert generate_block(make(0.05), 0) == generate_block(make(0.05), 0)
+
+
+def test_numbers_and_dates_get_their_own_boundaries() -> None:
+    spec = parse_spec(
+        {
+            "name": "t",
+            "rows": 20_000,
+            "format": "csv",
+            "seed": 5,
+            "edge_case_rate": 0.05,
+            "fields": [
+                {"name": "age", "type": "integer", "min": 18, "max": 90},
+                {"name": "price", "type": "decimal", "min": 1, "max": 99.99, "decimals": 2},
+                {"name": "day", "type": "date", "start": "2024-01-01", "end": "2024-12-31"},
+            ],
+        }
+    )
+    table = generate_block(spec, 0).to_pydict()
+    assert {17, 18, 90, 91} <= set(table["age"])
+    assert {"0.99", "1.00", "99.99", "100.00"} <= {str(v) for v in table["price"]}
+    days = {str(v) for v in table["day"]}
+    assert {"2023-12-31", "2024-01-01", "2024-12-31", "2025-01-01", "2038-01-19"} <= days
+    kinds = {cell.kind for cell in edge_case_manifest(spec)}
+    assert {"below_min", "min", "max", "above_max"} <= kinds
