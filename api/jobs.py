@@ -19,6 +19,7 @@ from api.errors import ApiError
 from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
 from api.wire import JobPage, JobView, job_view
+from generators.dataset import total_rows
 from generators.engine import ENGINE_VERSION
 from generators.output import file_type
 from generators.spec import parse_spec, spec_to_dict, with_seed
@@ -85,7 +86,7 @@ class JobController(Controller):
             name=spec.name,
             spec=spec_to_dict(spec),
             format=spec.format,
-            rows_total=spec.rows,
+            rows_total=total_rows(spec),
             engine_version=ENGINE_VERSION,
             file_name=file_name_for(spec.name, file_type(spec).file_extension),
         )

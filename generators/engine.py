@@ -7,6 +7,7 @@ same bytes, and adding a field leaves the other columns unchanged.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -28,7 +29,7 @@ def block_count(spec: DatasetSpec) -> int:
     return -(-spec.rows // BLOCK_ROWS)
 
 
-def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
+def generate_block(spec: DatasetSpec, block_index: int, dataset: Any = None) -> pa.Table:
     """Return block ``block_index`` as a table with the spec's columns in order.
 
     The block holds rows ``[block_index * BLOCK_ROWS, min(rows, (block_index + 1) * BLOCK_ROWS))``.
@@ -70,6 +71,8 @@ def generate_block(spec: DatasetSpec, block_index: int) -> pa.Table:
         return made[name]
 
     shared.resolve = values_of
+    shared.dataset = dataset
+    shared.table_rows = spec.rows
     try:
         return pa.Table.from_arrays(
             [values_of(field.name) for field in spec.fields], names=list(fields)
@@ -144,3 +147,33 @@ def edge_case_manifest(spec: DatasetSpec) -> Iterator[InjectedCell]:
         kinds = pool[0]
         for row, kind in iter_injections(spec.seed, field.name, spec.rows, BLOCK_ROWS, rate, kinds):
             yield InjectedCell(field.name, row, kind)
+
+
+def key_values_at(
+    spec: DatasetSpec, field: FieldOptions, rows: np.ndarray, probe_state: int = 0
+) -> pa.Array:
+    """A key field's values at any rows, without making its blocks.
+
+    A sequence is arithmetic; a unique field is value number permute(row), exactly as
+    ``_column`` numbers it. ``probe_state`` varies the random state and block a type's
+    ``from_index`` could (wrongly) depend on, to test that it does not.
+    """
+    if field.type_name == "sequence":
+        start, step = getattr(field, "start"), getattr(field, "step")  # noqa: B009
+        return pa.array(rows.astype(np.int64) * step + start, type=pa.int64())
+    field_type = FIELD_TYPES[field.type_name]
+    assert field_type.capacity is not None and field_type.from_index is not None
+    assert spec.seed is not None
+    locale = field.locale or spec.locale
+    numbering = Permutation(
+        field_type.capacity(field, locale), [spec.seed, stable_hash(field.name)]
+    )
+    block = BlockContext(
+        np.random.Generator(np.random.PCG64(probe_state)),
+        probe_state * BLOCK_ROWS,
+        len(rows),
+        locale,
+        spec.seed,
+        probe_state,
+    )
+    return field_type.from_index(field, block, numbering(rows))

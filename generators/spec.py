@@ -28,8 +28,27 @@ else:
     AnyField = Union[tuple(entry.options for entry in FIELD_TYPES.values())]  # noqa: UP007
 
 
+MAX_TABLES = 20
+TableName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+]
+
+
+class TableSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """A further table of a dataset: its name, row count and fields."""
+
+    name: TableName
+    rows: Annotated[int, msgspec.Meta(ge=1, le=MAX_ROWS)]
+    fields: Annotated[list[AnyField], msgspec.Meta(min_length=1, max_length=MAX_FIELDS)]
+
+
 class DatasetSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
-    """A dataset a user asked for: row count, format, locale, seed and ordered fields."""
+    """A dataset a user asked for: row count, format, locale, seed and ordered fields.
+
+    The dataset is a table of its own (``name``, ``rows``, ``fields``); ``tables`` adds
+    further tables, whose ``reference`` fields point at keys of the others. A dataset of
+    several tables is delivered as one zip archive with a file per table.
+    """
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     rows: Annotated[int, msgspec.Meta(ge=1, le=MAX_ROWS)]
@@ -42,6 +61,7 @@ class DatasetSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
     # Options of the output format (csv: delimiter…, sql: dialect…) and its compression.
     format_options: FormatOptions = msgspec.field(default_factory=FormatOptions)
     compression: Compression = "none"
+    tables: Annotated[list[TableSpec], msgspec.Meta(max_length=MAX_TABLES - 1)] = []
 
 
 _MSGSPEC_PATH = re.compile(r"^(?P<detail>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -162,36 +182,54 @@ def _check(spec: DatasetSpec) -> None:
             f"unsupported locale '{spec.locale}'; supported: {', '.join(SUPPORTED_LOCALES)}",
             code="unsupported_locale",
         )
+    _check_fields(spec.fields, spec.rows, spec.locale, "")
+    seen_tables = {spec.name: "name"}
+    for t, table in enumerate(spec.tables):
+        if table.name in seen_tables:
+            raise SpecError(
+                f"tables[{t}].name",
+                f"table name '{table.name}' is taken (by {seen_tables[table.name]})",
+            )
+        seen_tables[table.name] = f"tables[{t}]"
+        _check_fields(table.fields, table.rows, spec.locale, f"tables[{t}].")
+    from generators.dataset import check_references  # the engine checks keys: import late
+
+    check_references(spec)
+
+
+def _check_fields(fields: list[FieldOptions], rows: int, locale: str, prefix: str) -> None:
+    """Raise SpecError for the first bad field of one table; paths start with ``prefix``."""
     seen: dict[str, int] = {}
-    for i, field in enumerate(spec.fields):
+    for i, field in enumerate(fields):
+        path = f"{prefix}fields[{i}]"
         if field.name.strip() != field.name or not field.name.isprintable():
             raise SpecError(
-                f"fields[{i}].name",
+                f"{path}.name",
                 "field names must be printable with no leading or trailing spaces",
             )
         if field.name in seen:
             raise SpecError(
-                f"fields[{i}].name",
-                f"duplicate field name '{field.name}' (also fields[{seen[field.name]}])",
+                f"{path}.name",
+                f"duplicate field name '{field.name}' (also {prefix}fields[{seen[field.name]}])",
             )
         seen[field.name] = i
         if field.locale is not None and field.locale not in SUPPORTED_LOCALES:
             raise SpecError(
-                f"fields[{i}].locale",
+                f"{path}.locale",
                 f"unsupported locale '{field.locale}'; supported: {', '.join(SUPPORTED_LOCALES)}",
                 code="unsupported_locale",
             )
-        for option, detail in field.problems(spec.rows):
-            raise SpecError(f"fields[{i}].{option}", detail)
+        for option, detail in field.problems(rows):
+            raise SpecError(f"{path}.{option}", detail)
         if field.unique:
-            _check_unique(field, i, spec.rows, field.locale or spec.locale)
-    _check_templates(spec)
+            _check_unique(field, path, rows, field.locale or locale)
+    _check_templates(fields, prefix)
 
 
-def _check_templates(spec: DatasetSpec) -> None:
+def _check_templates(table_fields: list[FieldOptions], prefix: str) -> None:
     """Refuses placeholders that name nothing, and templates that need each other."""
-    fields = {field.name: field for field in spec.fields}
-    for i, field in enumerate(spec.fields):
+    fields = {field.name: field for field in table_fields}
+    for i, field in enumerate(table_fields):
         if not isinstance(field, TemplateField):
             continue
         for placeholder in field.placeholders():
@@ -202,7 +240,7 @@ def _check_templates(spec: DatasetSpec) -> None:
                 close = difflib.get_close_matches(placeholder.name, [*fields, *FIELD_TYPES], n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise SpecError(
-                    f"fields[{i}].template",
+                    f"{prefix}fields[{i}].template",
                     f"'{{{placeholder.name}}}' is neither a field of this table "
                     f"nor a field type{hint}",
                 )
@@ -216,7 +254,7 @@ def _check_templates(spec: DatasetSpec) -> None:
             for placeholder in current.placeholders():
                 if placeholder.name == field.name:
                     raise SpecError(
-                        f"fields[{i}].template",
+                        f"{prefix}fields[{i}].template",
                         f"templates '{field.name}' and '{name}' need each other's values",
                     )
                 if placeholder.name not in seen:
@@ -233,19 +271,19 @@ def _has_defaults(options: type[FieldOptions]) -> bool:
     return True
 
 
-def _check_unique(field: FieldOptions, index: int, rows: int, locale: str) -> None:
+def _check_unique(field: FieldOptions, path: str, rows: int, locale: str) -> None:
     """Refuses, before any work, a unique field whose type cannot give ``rows`` values."""
     field_type = FIELD_TYPES[field.type_name]
     if field_type.capacity is None or field_type.from_index is None:
         raise SpecError(
-            f"fields[{index}].unique",
+            f"{path}.unique",
             f"type '{field.type_name}' cannot promise unique values",
             code="cannot_be_unique",
         )
     capacity = field_type.capacity(field, locale)
     if rows > capacity:
         raise SpecError(
-            f"fields[{index}].unique",
+            f"{path}.unique",
             f"{rows:,} unique values asked for, but '{field.type_name}' with these options "
             f"can give at most {capacity:,}",
             code="not_enough_unique_values",

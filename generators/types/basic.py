@@ -128,18 +128,32 @@ def uuid4_capacity(options: Uuid4Field, locale: str) -> int:
 
 
 def uuid4_from_index(options: Uuid4Field, block: BlockContext, k: np.ndarray) -> pa.Array:
-    """Random UUIDs whose 16 'x' digits after the version hold a bijective mix of k."""
-    random_part = uuid4_column(options, block)
-    chars = np.frombuffer(random_part.buffers()[2], dtype=np.uint8).reshape(block.size, 36)
-    chars = chars.copy()
-    mixed = mix64(k.astype(np.uint64) ^ np.uint64(block.seed % 2**64))
+    """UUIDs whose 16 last free digits hold a bijective mix of k, the other 15 a hash of it.
+
+    Nothing is drawn at random: the UUID is a function of k (and the seed) alone, so a
+    reference to a unique uuid4 key can name any parent row's value.
+    """
+    size = len(k)
+    keyed = k.astype(np.uint64) ^ np.uint64(block.seed % 2**64)
+    mixed = mix64(keyed)
+    filler = mix64(keyed ^ np.uint64(0x9E3779B97F4A7C15))
     hex_digits = np.frombuffer(HEX.encode("ascii"), dtype=np.uint8)
+    template = np.frombuffer(UUID4_TEMPLATE.encode("ascii"), dtype=np.uint8)
+    chars = np.broadcast_to(template, (size, 36)).copy()
     for digit, position in enumerate(UUID4_INDEX_POSITIONS):
         nibble = (mixed >> np.uint64(60 - 4 * digit)) & np.uint64(15)
         chars[:, position] = hex_digits[nibble.astype(np.intp)]
-    offsets = np.arange(0, (block.size + 1) * 36, 36, dtype=np.int32)
+    others = [
+        p for p, c in enumerate(UUID4_TEMPLATE) if c in "xy" and p not in UUID4_INDEX_POSITIONS
+    ]
+    for digit, position in enumerate(others):
+        filled = ((filler >> np.uint64(60 - 4 * digit)) & np.uint64(15)).astype(np.intp)
+        if UUID4_TEMPLATE[position] == "y":  # the variant: 8, 9, a or b
+            filled = 8 + (filled & 3)
+        chars[:, position] = hex_digits[filled]
+    offsets = np.arange(0, (size + 1) * 36, 36, dtype=np.int32)
     return pa.StringArray.from_buffers(
-        block.size, pa.py_buffer(offsets), pa.py_buffer(chars), null_count=0
+        size, pa.py_buffer(offsets), pa.py_buffer(chars), null_count=0
     )
 
 

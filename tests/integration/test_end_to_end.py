@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import zipfile
 from typing import Any
 
 import httpx
@@ -99,3 +100,32 @@ def test_seed_is_chosen_and_reported_when_missing(client: httpx.Client) -> None:
     body = download(client, done["file"]["download_url"]).content
     # The reported seed reproduces the file exactly.
     assert body == expected_bytes({**spec, "seed": job["seed"]})
+
+
+def test_a_dataset_of_two_tables_arrives_as_one_zip_whose_references_resolve(
+    client: httpx.Client,
+) -> None:
+    spec = {
+        **USERS,
+        "rows": 2_000,
+        "tables": [
+            {
+                "name": "orders",
+                "rows": 10_000,
+                "fields": [
+                    {"name": "order_id", "type": "sequence"},
+                    {"name": "user_id", "type": "reference", "table": "users", "field": "id"},
+                    {"name": "total", "type": "decimal", "min": 100, "max": 50_000},
+                ],
+            }
+        ],
+    }
+    job = client.post("/v1/jobs", json=spec).json()
+    assert job["progress"]["rows_total"] == 12_000
+    done = job_when(client, job["url"], lambda j: j["state"] == "succeeded", 60)
+    assert done["file"]["name"] == "users.zip"
+    archive = zipfile.ZipFile(io.BytesIO(download(client, done["file"]["download_url"]).content))
+    users = list(csv.DictReader(io.StringIO(archive.read("users.csv").decode())))
+    orders = list(csv.DictReader(io.StringIO(archive.read("orders.csv").decode())))
+    assert len(users) == 2_000 and len(orders) == 10_000
+    assert {o["user_id"] for o in orders} <= {u["id"] for u in users}
