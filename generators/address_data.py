@@ -167,6 +167,18 @@ def draw_japan_addresses(block: BlockContext, entity: str | None) -> JapanAddres
     return block.shared(address_key("ja_JP", entity), make)
 
 
+_PLACES = np.array([10_000, 1_000, 100, 10, 1], dtype=np.int64)
+
+
+def _five_digits(codes: np.ndarray) -> pa.StringArray:
+    """ZIP codes 0..99999 as five ASCII digits each, leading zeros kept, without Python strings."""
+    digits = ((codes[:, None] // _PLACES) % 10 + ord("0")).astype(np.uint8)
+    offsets = np.arange(0, 5 * (len(codes) + 1), 5, dtype=np.int32)
+    return pa.StringArray.from_buffers(
+        len(codes), pa.py_buffer(offsets), pa.py_buffer(digits.tobytes()), null_count=0
+    )
+
+
 def draw_faker_addresses(block: BlockContext, entity: str | None) -> FakerAddressDraw:
     """Return the block's addresses in a Faker locale for ``entity``."""
     data = faker_address_data(block.locale)
@@ -177,7 +189,7 @@ def draw_faker_addresses(block: BlockContext, entity: str | None) -> FakerAddres
         if data.zip_ranges is not None:
             low, high = data.zip_ranges[state, 0], data.zip_ranges[state, 1]
             code = low + (rng.random(size) * (high - low + 1)).astype(np.int64)
-            postcode = pa.array(np.char.zfill(code.astype(str), 5), type=pa.string())
+            postcode = _five_digits(code)
         else:
             formats = data.postcode_formats
             postcode = formats.render(rng, rng.integers(0, len(formats.lengths), size=size))

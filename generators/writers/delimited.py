@@ -15,10 +15,10 @@ failing the job. Characters that only differ between Unicode's JIS mapping and W
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
@@ -118,9 +118,12 @@ class DelimitedEncoder:
 
     def _rows(self, table: pa.Table) -> bytes:
         columns = [as_array(column) for column in table.columns]
-        if self.style.quote == "all" or all(self._unquoted_is_safe(c) for c in columns):
+        if self.style.quote == "all":
             return self._arrow_csv(table)
-        return self._joined_rows(columns)
+        safe = [self._unquoted_is_safe(c) for c in columns]
+        if all(safe):
+            return self._arrow_csv(table)
+        return self._joined_rows(table, columns, safe)
 
     def _unquoted_is_safe(self, column: pa.Array) -> bool:
         """Return whether no value of ``column`` needs quotes."""
@@ -133,34 +136,86 @@ class DelimitedEncoder:
             return shortest is None or shortest > 0
         return True
 
-    def _arrow_csv(self, table: pa.Table) -> bytes:
+    def _arrow_csv(self, table: pa.Table, eol: str | None = None) -> bytes:
         options = pa_csv.WriteOptions(
             include_header=False,
             batch_size=CSV_BATCH_ROWS,
             delimiter=self.style.delimiter,
-            eol=self.style.line_ending,
+            eol=eol or self.style.line_ending,
             quoting_style="all_valid" if self.style.quote == "all" else "none",
         )
         sink = pa.BufferOutputStream()
         pa_csv.write_csv(table, sink, options)
         return bytes(sink.getvalue())
 
-    def _joined_rows(self, columns: list[pa.Array]) -> bytes:
-        """Return the rows with only the values that need quotes quoted (the slower path)."""
-        cells = [self._cells(column) for column in columns]
-        rows = pc.binary_join_element_wise(*cells, self.style.delimiter)
-        return rows_bytes(pc.binary_join_element_wise(rows, self.style.line_ending, ""))
+    def _joined_rows(self, table: pa.Table, columns: list[pa.Array], safe: list[bool]) -> bytes:
+        """Return the rows with only the values that need quotes quoted (the slower path).
+
+        Runs of columns that need no quotes are still rendered by Arrow's CSV writer, each
+        run as one piece per row; only the other columns are quoted here. Every piece ends
+        with what follows it in the row (the delimiter, or the line ending for the last), so
+        the pieces join with no separator into whole lines.
+        """
+        pieces: list[pa.Array] = []
+        start = 0
+        while start < len(columns):
+            end = start + 1
+            while safe[start] and end < len(columns) and safe[end]:
+                end += 1
+            tail = self.style.line_ending if end == len(columns) else self.style.delimiter
+            if safe[start]:
+                pieces.append(self._arrow_pieces(table.select(list(range(start, end))), tail))
+            else:
+                pieces.append(pc.binary_join_element_wise(self._cells(columns[start]), tail, ""))
+            start = end
+        if len(pieces) == 1:
+            return rows_bytes(pieces[0])
+        return rows_bytes(pc.binary_join_element_wise(*pieces, ""))
+
+    def _arrow_pieces(self, table: pa.Table, tail: str) -> pa.Array:
+        """Arrow's rendering of columns that need no quotes, one string per row, each
+        ending with ``tail`` (written in the place of Arrow's own line ending)."""
+        tail_bytes = tail.encode()
+        if len(tail_bytes) != 1:  # \r\n: let Arrow write it, then cut rows after each \n
+            raw = np.frombuffer(self._arrow_csv(table, eol=tail), dtype=np.uint8)
+            ends = np.flatnonzero(raw == ord("\n"))
+        else:
+            raw = np.frombuffer(self._arrow_csv(table, eol="\n"), dtype=np.uint8).copy()
+            newline = raw == ord("\n")
+            ends = np.flatnonzero(newline)
+            raw[ends] = tail_bytes[0]
+        offsets = np.zeros(len(ends) + 1, dtype=np.int32)
+        offsets[1:] = ends + 1
+        return pa.StringArray.from_buffers(
+            len(ends), pa.py_buffer(offsets), pa.py_buffer(raw), null_count=0
+        )
 
     def _cells(self, column: pa.Array) -> pa.Array:
         text = plain_text(column)
-        if not contains_any(text, self.style.specials) and self.style.quote == "none":
+        if not pa.types.is_string(column.type) and (
+            self.style.delimiter not in _RENDERED_PUNCTUATION
+        ):
+            return text.fill_null("")  # a number or date never renders a special character
+        # Test each special character only if the block holds it at all (a scan of the data
+        # buffer), and quote only the values that need it: most columns need nothing.
+        needs_quotes = None
+        for special in self.style.specials.decode():
+            if contains_any(text, special.encode()):
+                hit = pc.match_substring(text, special)
+                needs_quotes = hit if needs_quotes is None else pc.or_(needs_quotes, hit)
+        if (
+            self.style.quote == "minimal"
+            and len(text)
+            and pc.min(pc.binary_length(text)).as_py() == 0
+        ):
+            empty = pc.equal(pc.binary_length(text), 0)
+            needs_quotes = empty if needs_quotes is None else pc.or_(needs_quotes, empty)
+        if needs_quotes is None:
             return text.fill_null("")
-        pattern = "[" + re.escape(self.style.specials.decode()) + "]"
-        needs_quotes = pc.match_substring_regex(text, pattern)
-        if self.style.quote == "minimal":
-            needs_quotes = pc.or_(needs_quotes, pc.equal(pc.binary_length(text), 0))
-        quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-        return pc.if_else(needs_quotes, quoted, text).fill_null("")
+        needs_quotes = needs_quotes.fill_null(False)
+        chosen = text.filter(needs_quotes)
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(chosen, '"', '""'), '"', "")
+        return pc.replace_with_mask(text, needs_quotes, quoted).fill_null("")
 
     def _in_encoding(self, utf8: bytes, first_block: bool) -> bytes:
         encoding = self.style.encoding
