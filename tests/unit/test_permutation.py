@@ -35,3 +35,32 @@ def test_different_keys_give_different_orders() -> None:
     assert not np.array_equal(Permutation(1000, 1)(rows), Permutation(1000, 2)(rows))
     # ...and the order does not look like the identity.
     assert np.mean(Permutation(1000, 1)(rows) == rows) < 0.05
+
+
+def test_unique_values_hold_at_100_million_rows_without_remembering_any() -> None:
+    """Blocks from the start, the middle and the very end of a 100M-row file share no value."""
+    from generators.engine import BLOCK_ROWS, block_count, generate_block
+    from generators.spec import parse_spec
+
+    spec = parse_spec(
+        {
+            "name": "big",
+            "rows": 100_000_000,
+            "format": "csv",
+            "locale": "ja_JP",
+            "seed": 1,
+            "fields": [
+                {"name": "email", "type": "email", "unique": True},
+                {"name": "code", "type": "uuid4", "unique": True},
+                {"name": "n", "type": "integer", "min": 0, "max": 99_999_999, "unique": True},
+            ],
+        }
+    )
+    last = block_count(spec) - 1
+    blocks = [generate_block(spec, index) for index in (0, 1, last // 2, last)]
+    assert blocks[-1].num_rows == 100_000_000 - last * BLOCK_ROWS
+    for name in ("email", "code", "n"):
+        values = [v for block in blocks for v in block.column(name).to_pylist()]
+        assert len(set(values)) == len(values), name
+    # Every integer of [0, 10**8) is used exactly once over the file: a permutation.
+    assert all(0 <= v < 100_000_000 for block in blocks for v in block.column("n").to_pylist())
