@@ -279,6 +279,7 @@ def test_every_catalog_type_is_documented_and_generates(type_name: str) -> None:
     required: dict[str, dict[str, Any]] = {
         "choice": {"values": ["x"]},
         "template": {"template": "{first_name}!"},
+        "regex": {"pattern": "[A-Z]{2}-[0-9]{4}"},
     }
     extra = required.get(type_name, {})
     spec = make_spec(rows=10, fields=[{"name": "f", "type": type_name, **extra}])
