@@ -100,6 +100,14 @@ def _strings(values: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in (values or ()) if isinstance(v, str))
 
 
+def _is_range(value: object) -> bool:
+    return (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(isinstance(v, int) for v in value)
+    )
+
+
 @functools.cache
 def faker_address_data(locale: str) -> FakerAddressData:
     """Return the (cached) address lists of a Faker locale other than ja_JP."""
@@ -116,7 +124,14 @@ def faker_address_data(locale: str) -> FakerAddressData:
         states = (*states[:at], "District of Columbia", *states[at:])
     ranges = getattr(provider, "states_postcode", None)
     zip_ranges = None
-    if ranges and len(abbrs) == len(states) and all(a in ranges for a in abbrs):
+    # Only (low, high) pairs per state: some locales (en_MS) keep lists of ranges instead.
+    if (
+        ranges
+        and abbrs
+        and len(abbrs) == len(states)
+        and all(a in ranges for a in abbrs)
+        and all(_is_range(ranges[a]) for a in abbrs)
+    ):
         zip_ranges = np.array([ranges[a] for a in abbrs], dtype=np.int64)
     people = person_data(locale)
     cities = _strings(getattr(provider, "cities", ())) or _strings(

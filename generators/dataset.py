@@ -68,12 +68,12 @@ class Dataset:
 
 def _key_problem(parent: DatasetSpec, key: FieldOptions) -> str | None:
     """Why ``key`` cannot be referenced, or None when it can."""
+    if key.null_rate > 0:
+        return "a key with a null_rate would leave references dangling"
     if isinstance(key, SequenceField):
         return "a sequence with step 0 repeats its value" if key.step == 0 else None
     if not key.unique:
         return "only a sequence or a unique field can be referenced (a key)"
-    if key.null_rate > 0:
-        return "a key with a null_rate would leave references dangling"
     # A key must be a function of the row alone; try it with two different random states.
     probe = msgspec.structs.replace(parent, seed=parent.seed or 0)
     rows = np.arange(min(parent.rows, 64), dtype=np.int64)

@@ -42,6 +42,13 @@ class FloatField(DistributionOptions, tag="float", frozen=True):
 
     def problems(self, rows: int) -> Iterator[tuple[str, str]]:
         yield from real_range_problems(self.min, self.max)
+        yield from grid_problems(self.min, self.max, self.decimals)
+        if self.unique and max(abs(self.min), abs(self.max)) * 10**self.decimals > 2**53:
+            yield (
+                "unique",
+                "unique floats need |min| and |max| × 10^decimals under 2^53, where float64 "
+                "still tells every step apart; use decimal or fewer decimals",
+            )
         yield from self.distribution_problems(self.min, self.max)
 
 
@@ -54,6 +61,7 @@ class PercentageField(DistributionOptions, tag="percentage", frozen=True):
         if not 0 <= self.min <= self.max <= 100:
             yield "min", "a percentage needs 0 <= min <= max <= 100"
             return
+        yield from grid_problems(self.min, self.max, self.decimals)
         yield from self.distribution_problems(self.min, self.max)
 
 
@@ -84,6 +92,17 @@ def decimal_range_problems(low: float, high: float, decimals: int) -> Iterator[t
     yield from real_range_problems(low, high)
     if max(abs(low), abs(high)) * 10**decimals >= MAX_DECIMAL_UNITS:
         yield "max", f"with {decimals} decimals, min and max must stay within ±1e{18 - decimals}"
+        return
+    yield from grid_problems(low, high, decimals)
+
+
+def grid_problems(low: float, high: float, decimals: int) -> Iterator[tuple[str, str]]:
+    """Yield a problem when no number with ``decimals`` places lies in [low, high]."""
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        return
+    scale = 10**decimals
+    if math.ceil(round(low * scale, 6)) > math.floor(round(high * scale, 6)):
+        yield "decimals", f"no number with {decimals} decimal places lies in [{low}, {high}]"
 
 
 def unit_range(low: float, high: float, decimals: int) -> tuple[int, int]:

@@ -39,6 +39,14 @@ _CATEGORIES = {
     sre.CATEGORY_SPACE: " \t",
     sre.CATEGORY_NOT_SPACE: "".join(c for c in _PRINTABLE if not c.isspace()),
 }
+# What a negated set draws from: printable ASCII, Latin-1 letters, kana and common kanji.
+_NEGATION_UNIVERSE = (
+    _PRINTABLE
+    + "".join(chr(c) for c in range(0xC0, 0x100) if chr(c).isalpha())
+    + "".join(chr(c) for c in range(0x3041, 0x3097))
+    + "".join(chr(c) for c in range(0x30A1, 0x30FB))
+    + "".join(chr(c) for c in range(0x4E00, 0x4F00))
+)
 MAX_NODES = 2_000  # arrays built per block: keeps a block of a pattern well under a second
 
 
@@ -105,17 +113,24 @@ def _set_chars(items: list[tuple[Any, Any]]) -> str:
             raise ValueError(f"unsupported inside [...]: {op}")
     unique = "".join(dict.fromkeys(chars))
     if negate:
-        unique = "".join(c for c in _PRINTABLE if c not in unique)
+        unique = "".join(c for c in _NEGATION_UNIVERSE if c not in unique)
     if not unique:
-        raise ValueError("a character set that matches nothing")
-    return unique
+        raise ValueError("a character set that matches nothing this generator can write")
+    return _checked(unique)
+
+
+def _checked(chars: str) -> str:
+    """``chars`` if all can be written; surrogates and NUL cannot (UTF-8, PostgreSQL)."""
+    if any(0xD800 <= ord(c) <= 0xDFFF or c == "\x00" for c in chars):
+        raise ValueError("the pattern can produce NUL or surrogate characters, which no file holds")
+    return chars
 
 
 def _convert(parsed: sre_parse.SubPattern, max_repeat: int) -> Node:
     items: list[Node] = []
     for op, value in parsed:
         if op is sre.LITERAL:
-            items.append(Literal(chr(value)))
+            items.append(Literal(_checked(chr(value))))
         elif op is sre.NOT_LITERAL:
             items.append(CharSet("".join(c for c in _PRINTABLE if ord(c) != value)))
         elif op is sre.ANY:
@@ -176,7 +191,7 @@ def _generate(node: Node, rng: np.random.Generator, size: int) -> pa.Array | str
         return _join(parts, size)
     if isinstance(node, Alternatives):
         branches = [_as_array(_generate(b, rng, size), size) for b in node.branches]
-        picks = rng.integers(0, len(branches), size=size, dtype=np.int8)
+        picks = rng.integers(0, len(branches), size=size, dtype=np.int32)
         return pc.choose(pa.array(picks), *branches)
     counts = rng.integers(node.low, node.high, size=size, endpoint=True, dtype=np.int32)
     copies = []
