@@ -9,17 +9,19 @@ import logging
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
+from litestar.response import Stream
 
 from api.errors import ApiError
 from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
 from api.wire import JobPage, JobView, job_view
-from generators.dataset import total_rows
+from generators.dataset import edge_case_cells, total_rows
 from generators.engine import ENGINE_VERSION
 from generators.output import file_type
 from generators.spec import parse_spec, spec_to_dict, with_seed
@@ -124,6 +126,37 @@ class JobController(Controller):
         if not job.state.is_final:
             headers["Retry-After"] = str(state.settings.jobs.retry_after_seconds)
         return Response(job_view(job, state.settings), headers=headers)
+
+    @get(
+        "/{job_id:uuid}/edge-cases",
+        operation_id="listEdgeCases",
+        summary="Every cell of the job's file that holds an injected edge case, as JSON Lines",
+        media_type="application/x-ndjson",
+    )
+    async def list_edge_cases(
+        self, request: Request[Any, Any, Any], caller: Caller, job_id: uuid.UUID
+    ) -> Stream:
+        state = AppState.of(request)
+        job = await state.jobs.get_for_user(job_id, caller.user_id)
+        if job is None:
+            raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
+        spec = parse_spec(job.spec)
+        encoder = msgspec.json.Encoder()
+
+        def lines() -> Iterator[bytes]:
+            # Computed from the spec alone, as the file was: nothing is stored for it. Lines
+            # go out a thousand at a time, each batch one hop to a worker thread.
+            batch: list[bytes] = []
+            for cell in edge_case_cells(spec):
+                batch.append(encoder.encode(cell))
+                if len(batch) == 1000:
+                    yield b"\n".join(batch) + b"\n"
+                    batch.clear()
+            if batch:
+                yield b"\n".join(batch) + b"\n"
+
+        # Litestar iterates a plain iterator in a worker thread, off the event loop.
+        return Stream(lines(), media_type="application/x-ndjson")
 
     @get("/", operation_id="listJobs", summary="The caller's jobs, newest first, a page at a time")
     async def list_jobs(

@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--rows", type=int, help="row count (overrides the spec)")
     generate.add_argument("--format", help="file format, e.g. csv (overrides the spec)")
     generate.add_argument("--seed", type=int, help="random seed (overrides the spec)")
+    generate.add_argument(
+        "--edge-cases", metavar="FILE", help="also list every injected edge case (JSON Lines)"
+    )
     preview = sub.choices["preview"]
     preview.add_argument("spec", help="dataset spec, a JSON file")
     preview.add_argument("--rows", type=int, default=10, help="rows to show (default 10)")

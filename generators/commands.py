@@ -24,6 +24,7 @@ import msgspec
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from generators.catalog import FIELD_TYPES
+from generators.dataset import edge_case_cells, total_rows
 from generators.engine import generate_block
 from generators.errors import SpecError
 from generators.output import write_dataset
@@ -59,7 +60,8 @@ def run_generate(args: argparse.Namespace) -> int:
     if spec.seed is None:
         spec = with_seed(spec, secrets.randbits(63))
     seed = spec.seed
-    progress = Progress(spec.rows, sys.stderr)
+    rows = total_rows(spec)
+    progress = Progress(rows, sys.stderr)
     started = time.perf_counter()
     try:
         if args.output == "-":
@@ -78,11 +80,25 @@ def run_generate(args: argparse.Namespace) -> int:
     progress.clear()
     target = "stdout" if args.output == "-" else args.output
     print(
-        f"wrote {spec.rows:,} rows ({_megabytes(sink.written)}) to {target} in {seconds:.1f} s"
-        f" ({spec.rows / max(seconds, 1e-9):,.0f} rows/s), seed {seed}",
+        f"wrote {rows:,} rows ({_megabytes(sink.written)}) to {target} in {seconds:.1f} s"
+        f" ({rows / max(seconds, 1e-9):,.0f} rows/s), seed {seed}",
         file=sys.stderr,
     )
+    if args.edge_cases:
+        count = write_edge_case_manifest(spec, Path(args.edge_cases))
+        print(f"listed {count:,} injected edge cases in {args.edge_cases}", file=sys.stderr)
     return EXIT_OK
+
+
+def write_edge_case_manifest(spec: DatasetSpec, path: Path) -> int:
+    """Writes every injected cell as a JSON line (table, field, row, kind); returns how many."""
+    encoder = msgspec.json.Encoder()
+    count = 0
+    with path.open("wb") as sink:
+        for cell in edge_case_cells(spec):
+            sink.write(encoder.encode(cell) + b"\n")
+            count += 1
+    return count
 
 
 def _write_file(spec: DatasetSpec, path: Path, progress: Progress) -> CountingSink:

@@ -10,11 +10,13 @@ every reference resolves, on any worker, at any size.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import msgspec
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from generators.engine import key_values_at
+from generators.engine import InjectedCell, edge_case_manifest, key_values_at
 from generators.errors import SpecError
 from generators.fieldtype import FieldOptions, stable_hash
 from generators.spec import MAX_SEED, DatasetSpec
@@ -64,6 +66,13 @@ class Dataset:
         parent = self.tables[table]
         options = next(f for f in parent.fields if f.name == field)
         return key_values_at(parent, options, rows)
+
+
+def edge_case_cells(spec: DatasetSpec) -> Iterator[InjectedCell]:
+    """Every injected edge case of every table of the dataset, table after table."""
+    dataset = Dataset(spec)
+    for table in dataset.tables.values():
+        yield from edge_case_manifest(table, dataset)
 
 
 def _key_problem(parent: DatasetSpec, key: FieldOptions) -> str | None:

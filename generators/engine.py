@@ -128,17 +128,21 @@ def _with_edge_cases(
 
 
 class InjectedCell(msgspec.Struct, frozen=True):
-    """One cell an edge case was put into: its field, row (from 0) and what kind of case."""
+    """One cell an edge case was put into: its table, field, row (from 0) and kind of case."""
 
+    table: str
     field: str
     row: int
     kind: str
 
 
-def edge_case_manifest(spec: DatasetSpec) -> Iterator[InjectedCell]:
-    """Every cell that holds an injected edge case, field by field, without making the data."""
+def edge_case_manifest(spec: DatasetSpec, dataset: Any = None) -> Iterator[InjectedCell]:
+    """Every cell of one table that holds an injected edge case, without making the data.
+
+    For a dataset of several tables, ``generators.dataset.edge_case_cells`` covers them all.
+    """
     assert spec.seed is not None
-    schema = generate_block(msgspec.structs.replace(spec, rows=1), 0).schema
+    schema = generate_block(msgspec.structs.replace(spec, rows=1), 0, dataset).schema
     for field in spec.fields:
         rate = _edge_case_rate(spec, field)
         pool = edge_case_pool(FIELD_TYPES[field.type_name], field, schema.field(field.name).type)
@@ -146,7 +150,7 @@ def edge_case_manifest(spec: DatasetSpec) -> Iterator[InjectedCell]:
             continue
         kinds = pool[0]
         for row, kind in iter_injections(spec.seed, field.name, spec.rows, BLOCK_ROWS, rate, kinds):
-            yield InjectedCell(field.name, row, kind)
+            yield InjectedCell(spec.name, field.name, row, kind)
 
 
 def key_values_at(

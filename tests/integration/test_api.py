@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import datetime as dt
+import io
+import json
 import uuid
 from typing import Any
 
@@ -224,3 +227,24 @@ def test_malformed_ids_and_oversized_bodies_get_clear_4xx(client: httpx.Client) 
     wrong_method = client.delete("/v1/jobs")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"] == "method_not_allowed"
+
+
+def test_the_edge_cases_of_a_job_are_listed_cell_by_cell(
+    client: httpx.Client, other_client: httpx.Client
+) -> None:
+    spec = {**SMALL, "rows": 3000, "edge_case_rate": 0.05}
+    job = submit_and_finish(client, spec)
+    listed = client.get(f"/v1/jobs/{job['id']}/edge-cases")
+    assert listed.status_code == 200
+    assert listed.headers["content-type"].startswith("application/x-ndjson")
+    cells = [json.loads(line) for line in listed.text.splitlines()]
+    assert cells and {"table", "field", "row", "kind"} == set(cells[0])
+    assert {cell["field"] for cell in cells} <= {"name", "email", "age"}
+    assert 0.03 * 3000 * 3 < len(cells) < 0.07 * 3000 * 3
+    # Each listed cell holds an edge case in the file the user downloads.
+    from tests.integration.test_end_to_end import download
+
+    rows = list(csv.DictReader(io.StringIO(download(client, job["file"]["download_url"]).text)))
+    ages = {cell["row"] for cell in cells if cell["field"] == "age"}
+    assert all(int(rows[row]["age"]) in (17, 18, 90, 91) for row in ages)
+    assert other_client.get(f"/v1/jobs/{job['id']}/edge-cases").status_code == 404

@@ -175,3 +175,16 @@ def test_examples_cover_the_main_uses() -> None:
     assert len(EXAMPLES) >= 5
     locales = {parse_spec(path.read_bytes()).locale for path in EXAMPLES}
     assert {"ja_JP", "en_US"} <= locales
+
+
+def test_generate_lists_the_injected_edge_cases_when_asked(tmp_path: Path) -> None:
+    spec = tmp_path / "qa.json"
+    spec.write_text(json.dumps(SMALL | {"edge_case_rate": 0.1}))
+    out, listing = tmp_path / "qa.csv", tmp_path / "qa.edge.jsonl"
+    result = tdbuddy("generate", spec, "-o", out, "--edge-cases", listing)
+    assert result.returncode == 0, result.stderr
+    cells = [json.loads(line) for line in listing.read_text().splitlines()]
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    scores = [cell for cell in cells if cell["field"] == "score"]
+    assert scores and all(rows[c["row"]]["score"] in {"-1", "0", "100", "101"} for c in scores)
+    assert f"listed {len(cells):,} injected edge cases" in result.stderr
