@@ -166,7 +166,7 @@ class DelimitedEncoder:
             if safe[start]:
                 pieces.append(self._arrow_pieces(table.select(list(range(start, end))), tail))
             else:
-                pieces.append(pc.binary_join_element_wise(self._cells(columns[start]), tail, ""))
+                pieces.append(self._cells(columns[start], tail))
             start = end
         if len(pieces) == 1:
             return rows_bytes(pieces[0])
@@ -190,12 +190,14 @@ class DelimitedEncoder:
             len(ends), pa.py_buffer(offsets), pa.py_buffer(raw), null_count=0
         )
 
-    def _cells(self, column: pa.Array) -> pa.Array:
+    def _cells(self, column: pa.Array, tail: str) -> pa.Array:
+        """The column's values as CSV cells, each followed by ``tail`` (delimiter or eol)."""
         text = plain_text(column)
         if not pa.types.is_string(column.type) and (
             self.style.delimiter not in _RENDERED_PUNCTUATION
         ):
-            return text.fill_null("")  # a number or date never renders a special character
+            # A number or date never renders a special character.
+            return pc.binary_join_element_wise(text.fill_null(""), tail, "")
         # Test each special character only if the block holds it at all (a scan of the data
         # buffer), and quote only the values that need it: most columns need nothing.
         needs_quotes = None
@@ -211,11 +213,16 @@ class DelimitedEncoder:
             empty = pc.equal(pc.binary_length(text), 0)
             needs_quotes = empty if needs_quotes is None else pc.or_(needs_quotes, empty)
         if needs_quotes is None:
-            return text.fill_null("")
+            return pc.binary_join_element_wise(text.fill_null(""), tail, "")
         needs_quotes = needs_quotes.fill_null(False)
-        chosen = text.filter(needs_quotes)
-        quoted = pc.binary_join_element_wise('"', pc.replace_substring(chosen, '"', '""'), '"', "")
-        return pc.replace_with_mask(text, needs_quotes, quoted).fill_null("")
+        escaped = pc.replace_substring(text, '"', '""') if contains_any(text, b'"') else text
+        if text.null_count == 0 and pc.all(needs_quotes).as_py():
+            # Every value needs quotes (an address column, say): one pass writes them all.
+            return pc.binary_join_element_wise('"', escaped, '"' + tail, "")
+        chosen = escaped.filter(needs_quotes)
+        quoted = pc.binary_join_element_wise('"', chosen, '"', "")
+        cells = pc.replace_with_mask(text, needs_quotes, quoted).fill_null("")
+        return pc.binary_join_element_wise(cells, tail, "")
 
     def _in_encoding(self, utf8: bytes, first_block: bool) -> bytes:
         encoding = self.style.encoding
