@@ -8,7 +8,8 @@ optional ``entity``, so a row's postcode, prefecture, city and full address belo
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import jaconv
@@ -23,6 +24,7 @@ from generators.address_data import (
     MAX_FLOORS,
     MAX_GO,
     ROOMS_PER_FLOOR,
+    FakerAddressData,
     FakerAddressDraw,
     JapanAddressDraw,
     country_code,
@@ -333,20 +335,105 @@ def address_column(options: WrittenAddressOptions, block: BlockContext) -> pa.Ar
             lookup.building(draw, spaced=True),
         ]
         return join_by_take(lookup.strings, parts)
-    draw_other = draw_faker_addresses(block, options.entity)
-    street = _faker_street(block, draw_other)
-    street = pc.if_else(
-        pc.equal(draw_other.secondary, ""),
-        street,
-        pc.binary_join_element_wise(street, draw_other.secondary, " "),
+    return _faker_address(block, draw_faker_addresses(block, options.entity))
+
+
+@dataclass(frozen=True)
+class PieceLookup:
+    """String lists laid end to end in one Arrow array; ``base`` is where each list starts."""
+
+    strings: pa.StringArray
+    base: dict[str, int]
+
+    @classmethod
+    def of(cls, segments: dict[str, Sequence[str]]) -> PieceLookup:
+        base: dict[str, int] = {}
+        combined: list[str] = []
+        for key, strings in segments.items():
+            base[key] = len(combined)
+            combined.extend(strings)
+        return cls(pa.array(combined, type=pa.string()), base)
+
+
+@functools.cache
+def _faker_address_lookup(locale: str) -> PieceLookup:
+    """Every fixed piece an address of a Faker locale is made of, as one lookup."""
+    data = faker_address_data(locale)
+    people = person_data(locale)
+    return PieceLookup.of(
+        {
+            "street": data.streets,
+            "suffix": data.street_suffixes,
+            "prefix": data.city_prefixes,
+            "first": people.first.written,
+            "last": people.last.written,
+            "city_suffix": data.city_suffixes,
+            "city": data.cities,
+            "abbr": data.state_abbrs,
+            "space": [" "],
+            "comma": [", "],
+            "empty": [""],
+        }
     )
-    city = _faker_city(block, draw_other)
-    if faker_address_data(block.locale).zip_ranges is not None:
-        state = state_abbr_column(options, block)
-        tail = pc.binary_join_element_wise(state, draw_other.postcode, " ")
-        return pc.binary_join_element_wise(street, city, tail, ", ")
-    tail = pc.binary_join_element_wise(draw_other.postcode, city, " ")
-    return pc.binary_join_element_wise(street, tail, ", ")
+
+
+def _faker_address(block: BlockContext, draw: FakerAddressDraw) -> pa.Array:
+    """The whole address line by one ``take`` over the fixed pieces and the block's numbers.
+
+    The rendered parts of this block (house numbers, secondary lines, postcodes) are
+    appended to the fixed lookup, so every part of every row is an index into one array.
+    """
+    data = faker_address_data(block.locale)
+    fixed = _faker_address_lookup(block.locale)
+    size = block.size
+    rows = np.arange(size, dtype=np.int64)
+    numbers = len(fixed.strings)
+    secondaries, postcodes = numbers + size, numbers + 2 * size
+    lookup = pa.concat_arrays([fixed.strings, draw.number, draw.secondary, draw.postcode])
+    base = fixed.base
+
+    def constant(name: str) -> np.ndarray:
+        return np.full(size, base[name], dtype=np.int64)
+
+    space, comma, empty = constant("space"), constant("comma"), constant("empty")
+    suffix_empty = np.array([s == "" for s in data.street_suffixes])[draw.street_suffix]
+    name = [draw.street + base["street"], np.where(suffix_empty, empty, space)]
+    name.append(draw.street_suffix + base["suffix"])
+    number = rows + numbers
+    street = [number, space, *name] if data.number_first else [*name, space, number]
+    has_secondary = np.asarray(pc.binary_length(draw.secondary)) > 0
+    street += [np.where(has_secondary, space, empty), rows + secondaries]
+    city = _faker_city_parts(data, draw, base, size)
+    if data.zip_ranges is not None:
+        tail = [comma, *city, comma, draw.state + base["abbr"], space, rows + postcodes]
+    else:
+        tail = [comma, rows + postcodes, space, *city]
+    return join_by_take(lookup, [*street, *tail])
+
+
+def _faker_city_parts(
+    data: FakerAddressData, draw: FakerAddressDraw, base: dict[str, int], size: int
+) -> list[np.ndarray]:
+    """Four lookup indices per row that spell the row's city (unused ones are empty)."""
+    empty = np.full(size, base["empty"], dtype=np.int64)
+    if not data.city_prefixes:
+        return [draw.city % len(data.cities) + base["city"], empty, empty, empty]
+    # Faker's en_US city formats: "{prefix} {first}{suffix}", "{prefix} {first}",
+    # "{first}{suffix}", "{last}{suffix}" (the same draws as _faker_city).
+    first_count = base["last"] - base["first"]
+    last_count = base["city_suffix"] - base["last"]
+    form = draw.city_form
+    prefix = (draw.city >> 20) % len(data.city_prefixes) + base["prefix"]
+    suffix = (draw.city >> 10) % len(data.city_suffixes) + base["city_suffix"]
+    given = draw.city % first_count + base["first"]
+    family = draw.city % last_count + base["last"]
+    has_prefix = form <= 1
+    return [
+        np.where(has_prefix, prefix, empty),
+        np.where(has_prefix, base["space"], empty),
+        np.where(form == 3, family, given),
+        np.where(form == 1, empty, suffix),
+    ]
 
 
 def _kana_column(level: str) -> Callable[[KanaOptions, BlockContext], pa.Array]:
