@@ -363,13 +363,16 @@ def _faker_address_lookup(locale: str) -> PieceLookup:
     return PieceLookup.of(
         {
             "street": data.streets,
-            "suffix": data.street_suffixes,
-            "prefix": data.city_prefixes,
+            # A suffix with the space before it (none when the locale's suffix is empty).
+            "suffix": [f" {s}" if s else "" for s in data.street_suffixes],
+            # A city prefix with the space after it.
+            "prefix": [f"{p} " for p in data.city_prefixes],
             "first": people.first.written,
             "last": people.last.written,
             "city_suffix": data.city_suffixes,
             "city": data.cities,
-            "abbr": data.state_abbrs,
+            # ", IA " : the comma before the state, the state and the space before the ZIP.
+            "abbr": [f", {a} " for a in data.state_abbrs],
             "space": [" "],
             "comma": [", "],
             "empty": [""],
@@ -396,16 +399,14 @@ def _faker_address(block: BlockContext, draw: FakerAddressDraw) -> pa.Array:
         return np.full(size, base[name], dtype=np.int64)
 
     space, comma, empty = constant("space"), constant("comma"), constant("empty")
-    suffix_empty = np.array([s == "" for s in data.street_suffixes])[draw.street_suffix]
-    name = [draw.street + base["street"], np.where(suffix_empty, empty, space)]
-    name.append(draw.street_suffix + base["suffix"])
+    name = [draw.street + base["street"], draw.street_suffix + base["suffix"]]
     number = rows + numbers
     street = [number, space, *name] if data.number_first else [*name, space, number]
     has_secondary = np.asarray(pc.binary_length(draw.secondary)) > 0
     street += [np.where(has_secondary, space, empty), rows + secondaries]
     city = _faker_city_parts(data, draw, base, size)
     if data.zip_ranges is not None:
-        tail = [comma, *city, comma, draw.state + base["abbr"], space, rows + postcodes]
+        tail = [comma, *city, draw.state + base["abbr"], rows + postcodes]
     else:
         tail = [comma, rows + postcodes, space, *city]
     return join_by_take(lookup, [*street, *tail])
@@ -414,10 +415,10 @@ def _faker_address(block: BlockContext, draw: FakerAddressDraw) -> pa.Array:
 def _faker_city_parts(
     data: FakerAddressData, draw: FakerAddressDraw, base: dict[str, int], size: int
 ) -> list[np.ndarray]:
-    """Four lookup indices per row that spell the row's city (unused ones are empty)."""
+    """Three lookup indices per row that spell the row's city (unused ones are empty)."""
     empty = np.full(size, base["empty"], dtype=np.int64)
     if not data.city_prefixes:
-        return [draw.city % len(data.cities) + base["city"], empty, empty, empty]
+        return [draw.city % len(data.cities) + base["city"], empty, empty]
     # Faker's en_US city formats: "{prefix} {first}{suffix}", "{prefix} {first}",
     # "{first}{suffix}", "{last}{suffix}" (the same draws as _faker_city).
     first_count = base["last"] - base["first"]
@@ -430,7 +431,6 @@ def _faker_city_parts(
     has_prefix = form <= 1
     return [
         np.where(has_prefix, prefix, empty),
-        np.where(has_prefix, base["space"], empty),
         np.where(form == 3, family, given),
         np.where(form == 1, empty, suffix),
     ]

@@ -25,7 +25,7 @@ import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 
 from generators.writers.base import EncoderSettings, no_footer
 from generators.writers.options import Quote
-from generators.writers.text import as_array, contains_any, plain_text, rows_bytes
+from generators.writers.text import as_array, contains_any, plain_text, rows_bytes, string_data
 
 CSV_BATCH_ROWS = 65_536
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -201,8 +201,9 @@ class DelimitedEncoder:
         # Test each special character only if the block holds it at all (a scan of the data
         # buffer), and quote only the values that need it: most columns need nothing.
         needs_quotes = None
+        raw = string_data(text)  # one copy of the text, searched for each special byte
         for special in self.style.specials.decode():
-            if contains_any(text, special.encode()):
+            if special.encode() in raw:
                 hit = pc.match_substring(text, special)
                 needs_quotes = hit if needs_quotes is None else pc.or_(needs_quotes, hit)
         if (
@@ -215,7 +216,7 @@ class DelimitedEncoder:
         if needs_quotes is None:
             return pc.binary_join_element_wise(text.fill_null(""), tail, "")
         needs_quotes = needs_quotes.fill_null(False)
-        escaped = pc.replace_substring(text, '"', '""') if contains_any(text, b'"') else text
+        escaped = pc.replace_substring(text, '"', '""') if b'"' in raw else text
         if text.null_count == 0 and pc.all(needs_quotes).as_py():
             # Every value needs quotes (an address column, say): one pass writes them all.
             return pc.binary_join_element_wise('"', escaped, '"' + tail, "")
