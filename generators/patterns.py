@@ -48,12 +48,13 @@ class TemplateTable:
         # One random byte per cell, drawn whatever the templates, so the draws consumed
         # depend only on the block size; a byte b picks letter (b × len) >> 8.
         noise = np.frombuffer(rng.bytes(rows.size), dtype=np.uint8).reshape(rows.shape)
+        # table[c, b]: the letter random byte b picks for template character c; characters
+        # that are no placeholder map to themselves, so one gather fills every cell.
+        table = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 256, axis=1)
         for placeholder, alphabet in alphabets.items():
-            if not (self.chars == ord(placeholder)).any():
-                continue
             letters = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
-            by_byte = letters[(np.arange(256) * letters.size) >> 8]
-            np.copyto(rows, by_byte[noise], where=rows == ord(placeholder))
+            table[ord(placeholder)] = letters[(np.arange(256) * letters.size) >> 8]
+        rows = table[rows, noise]
         lengths = self.lengths[choice]
         keep = np.arange(rows.shape[1]) < lengths[:, None]
         offsets = np.zeros(size + 1, dtype=np.int32)
