@@ -182,12 +182,16 @@ def draw_japan_addresses(block: BlockContext, entity: str | None) -> JapanAddres
     return block.shared(address_key("ja_JP", entity), make)
 
 
-_PLACES = np.array([10_000, 1_000, 100, 10, 1], dtype=np.int64)
+@functools.cache
+def _five_digit_table() -> np.ndarray:
+    """The five ASCII digits of every number 0..99999, one row each (500 kB, made once)."""
+    places = np.array([10_000, 1_000, 100, 10, 1], dtype=np.int64)
+    return ((np.arange(100_000)[:, None] // places) % 10 + ord("0")).astype(np.uint8)
 
 
 def _five_digits(codes: np.ndarray) -> pa.StringArray:
     """ZIP codes 0..99999 as five ASCII digits each, leading zeros kept, without Python strings."""
-    digits = ((codes[:, None] // _PLACES) % 10 + ord("0")).astype(np.uint8)
+    digits = _five_digit_table()[codes]
     offsets = np.arange(0, 5 * (len(codes) + 1), 5, dtype=np.int32)
     return pa.StringArray.from_buffers(
         len(codes), pa.py_buffer(offsets), pa.py_buffer(digits.tobytes()), null_count=0
