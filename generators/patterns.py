@@ -54,7 +54,9 @@ class TemplateTable:
         for placeholder, alphabet in alphabets.items():
             letters = np.frombuffer(alphabet.encode("ascii"), dtype=np.uint8)
             table[ord(placeholder)] = letters[(np.arange(256) * letters.size) >> 8]
-        rows = table[rows, noise]
+        # A flat take beats numpy's two-dimensional fancy indexing several times over.
+        flat = (rows.astype(np.uint16) << np.uint16(8)) | noise
+        rows = np.take(table.ravel(), flat)
         lengths = self.lengths[choice]
         keep = np.arange(rows.shape[1]) < lengths[:, None]
         offsets = np.zeros(size + 1, dtype=np.int32)
