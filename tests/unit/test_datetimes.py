@@ -8,25 +8,13 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
-from generators.engine import BLOCK_ROWS, block_count, generate_block
+from generators.engine import BLOCK_ROWS
 from generators.errors import SpecError
-from generators.spec import parse_spec
+from tests.unit.making import made_column
 
 
 def values(field: dict[str, Any], rows: int = 5000, locale: str = "en_US") -> pa.Array:
-    spec = parse_spec(
-        {
-            "name": "d",
-            "rows": rows,
-            "format": "csv",
-            "locale": locale,
-            "seed": 11,
-            "fields": [{"name": "x", **field}],
-        }
-    )
-    return pa.concat_arrays(
-        [generate_block(spec, b).column("x").combine_chunks() for b in range(block_count(spec))]
-    )
+    return made_column(field, rows=rows, seed=11, locale=locale)
 
 
 def test_datetimes_carry_the_requested_zone_and_lie_in_its_wall_clock_range() -> None:

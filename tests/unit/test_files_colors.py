@@ -5,11 +5,9 @@ import re
 import statistics
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped]
 from faker.providers.color.en_US import Provider as EnUsColor
 
-from generators.engine import block_count, generate_block
-from generators.spec import parse_spec
+from tests.unit.making import made_table
 
 # Python's own table says audio/x-wav; audio/wav is the registered name.
 MIME_ALIASES = {"audio/x-wav": "audio/wav"}
@@ -19,12 +17,8 @@ IMAGE_EXTENSIONS = {"jpg", "jpeg", "png", "gif", "bmp", "tiff", "webp", "svg", "
 def rows(
     fields: list[dict[str, Any]], count: int = 3000, locale: str = "en_US"
 ) -> list[dict[str, Any]]:
-    spec = parse_spec(
-        {"name": "f", "rows": count, "format": "csv", "locale": locale, "seed": 9, "fields": fields}
-    )
-    table = pa.concat_tables(generate_block(spec, b) for b in range(block_count(spec)))
-    drawn: list[dict[str, Any]] = table.to_pylist()
-    return drawn
+    made: list[dict[str, Any]] = made_table(fields, rows=count, seed=9, locale=locale).to_pylist()
+    return made
 
 
 def test_mime_type_extension_name_and_path_describe_the_same_file() -> None:

@@ -9,9 +9,8 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
-from generators.engine import block_count, generate_block
 from generators.errors import SpecError
-from generators.spec import parse_spec
+from tests.unit.making import made_table
 
 # Issuer prefixes and lengths, written out here independently of the generator.
 BRAND_RULES: dict[str, tuple[Callable[[str], bool], int]] = {
@@ -26,17 +25,7 @@ IBAN_LENGTHS = {"DE": 22, "GB": 22, "FR": 27, "NL": 18, "ES": 24, "IT": 27, "CH"
 
 
 def table(fields: list[dict[str, Any]], rows: int = 3000, locale: str = "en_US") -> pa.Table:
-    spec = parse_spec(
-        {
-            "name": "pay",
-            "rows": rows,
-            "format": "csv",
-            "locale": locale,
-            "seed": 5,
-            "fields": fields,
-        }
-    )
-    return pa.concat_tables(generate_block(spec, b) for b in range(block_count(spec)))
+    return made_table(fields, rows=rows, seed=5, locale=locale)
 
 
 def values(field: dict[str, Any], rows: int = 3000, locale: str = "en_US") -> list[Any]:

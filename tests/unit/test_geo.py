@@ -6,8 +6,7 @@ import pytest
 from faker.providers.address import Provider as AddressProvider
 from faker.providers.address.ja_JP import Provider as JaAddress
 
-from generators.engine import generate_block
-from generators.spec import parse_spec
+from tests.unit.making import made_table
 
 JAPAN = ((20.0, 46.0), (122.0, 154.0))
 US_BOXES = (
@@ -18,10 +17,7 @@ US_BOXES = (
 
 
 def rows(fields: list[dict[str, Any]], locale: str, count: int = 20_000) -> list[dict[str, Any]]:
-    spec = parse_spec(
-        {"name": "g", "rows": count, "format": "csv", "locale": locale, "seed": 3, "fields": fields}
-    )
-    result: list[dict[str, Any]] = generate_block(spec, 0).to_pylist()
+    result: list[dict[str, Any]] = made_table(fields, rows=count, seed=3, locale=locale).to_pylist()
     return result
 
 

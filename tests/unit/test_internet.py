@@ -7,34 +7,19 @@ from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
-import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 from faker.providers.internet import Provider as FakerInternet
 from faker.providers.internet.ja_JP import Provider as JaJpInternet
 from faker.providers.person.ja_JP import Provider as JaJpPerson
 
-from generators.engine import block_count, generate_block
-from generators.spec import parse_spec
+from tests.unit.making import made_column
 
 PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 DOMAIN = r"[a-z0-9]+(-[a-z0-9]+)?\.[a-z]+"
 
 
 def values(field: dict[str, Any], rows: int = 3000, locale: str = "en_US") -> list[Any]:
-    spec = parse_spec(
-        {
-            "name": "net",
-            "rows": rows,
-            "format": "csv",
-            "locale": locale,
-            "seed": 3,
-            "fields": [{"name": "x", **field}],
-        }
-    )
-    arrays = [
-        generate_block(spec, b).column("x").combine_chunks() for b in range(block_count(spec))
-    ]
-    drawn: list[Any] = pa.concat_arrays(arrays).to_pylist()
+    drawn: list[Any] = made_column(field, rows=rows, seed=3, locale=locale).to_pylist()
     return drawn
 
 

@@ -7,25 +7,13 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 
-from generators.engine import BLOCK_ROWS, block_count, generate_block
+from generators.engine import BLOCK_ROWS
 from generators.errors import SpecError
-from generators.spec import parse_spec
+from tests.unit.making import made_column
 
 
 def values(field: dict[str, Any], rows: int = BLOCK_ROWS, locale: str = "en_US") -> pa.Array:
-    spec = parse_spec(
-        {
-            "name": "n",
-            "rows": rows,
-            "format": "csv",
-            "locale": locale,
-            "seed": 7,
-            "fields": [{"name": "x", **field}],
-        }
-    )
-    return pa.concat_arrays(
-        [generate_block(spec, b).column("x").combine_chunks() for b in range(block_count(spec))]
-    )
+    return made_column(field, rows=rows, seed=7, locale=locale)
 
 
 def numbers(field: dict[str, Any]) -> np.ndarray:

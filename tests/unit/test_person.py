@@ -11,10 +11,10 @@ from faker.providers.person.en_US import Provider as EnUsPerson
 from faker.providers.person.ja_JP import Provider as JaJpPerson
 
 from generators.catalog import FIELD_TYPES
-from generators.engine import generate_block
 from generators.fieldtype import BlockContext
 from generators.japan_post import prefecture_facts
 from generators.spec import parse_spec
+from tests.unit.making import made_table
 
 JA_FIRST = {
     p[0]: p for p in (*JaJpPerson.first_name_female_pairs, *JaJpPerson.first_name_male_pairs)
@@ -26,11 +26,8 @@ JA_FEMALE = {p[0] for p in JaJpPerson.first_name_female_pairs}
 def rows(
     fields: list[dict[str, Any]], locale: str = "ja_JP", count: int = 2000
 ) -> list[dict[str, Any]]:
-    spec = parse_spec(
-        {"name": "t", "rows": count, "format": "csv", "locale": locale, "seed": 3, "fields": fields}
-    )
-    table: list[dict[str, Any]] = generate_block(spec, 0).to_pylist()
-    return table
+    made: list[dict[str, Any]] = made_table(fields, rows=count, seed=3, locale=locale).to_pylist()
+    return made
 
 
 def same_type(*names: str) -> list[dict[str, Any]]:

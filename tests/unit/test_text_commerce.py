@@ -4,7 +4,6 @@ import decimal
 import re
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped]
 import pytest
 from faker.providers.company.ja_JP import Provider as JaCompany
 from faker.providers.job.ja_JP import Provider as JaJob
@@ -12,25 +11,13 @@ from faker.providers.lorem.en_US import Provider as EnLorem
 from faker.providers.lorem.ja_JP import Provider as JaLorem
 from faker.providers.person.ja_JP import Provider as JaPerson
 
-from generators.engine import block_count, generate_block
-from generators.spec import parse_spec
+from tests.unit.making import made_column
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 def values(field: dict[str, Any], rows: int = 2000, locale: str = "en_US") -> list[Any]:
-    spec = parse_spec(
-        {
-            "name": "t",
-            "rows": rows,
-            "format": "csv",
-            "locale": locale,
-            "seed": 5,
-            "fields": [{"name": "x", **field}],
-        }
-    )
-    arrays = [generate_block(spec, b).column("x") for b in range(block_count(spec))]
-    result: list[Any] = pa.chunked_array([c for a in arrays for c in a.chunks]).to_pylist()
+    result: list[Any] = made_column(field, rows=rows, seed=5, locale=locale).to_pylist()
     return result
 
 
