@@ -45,20 +45,27 @@ PROGRESS_INTERVAL_SECONDS = 0.1
 # --- generate --------------------------------------------------------------------------------
 
 
+def _seeded_spec(path: str, **overrides: Any) -> DatasetSpec | int:
+    """The spec in ``path`` with the overrides and a seed (chosen when it has none), or the
+    exit code after telling the user why it cannot be read."""
+    try:
+        spec = load_spec(path, **overrides)
+    except SpecError as exc:
+        return _refuse(path, exc)
+    except OSError as exc:
+        return _fail(f"cannot read {path}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    return spec if spec.seed is not None else with_seed(spec, secrets.randbits(63))
+
+
 def run_generate(args: argparse.Namespace) -> int:
     """Write the dataset of ``args.spec`` to ``args.output``; return the exit code.
 
     The file appears under its name only once complete (written beside it, then renamed),
     so an interrupted run leaves nothing half-written. ``-o -`` streams to stdout.
     """
-    try:
-        spec = load_spec(args.spec, rows=args.rows, format=args.format, seed=args.seed)
-    except SpecError as exc:
-        return _refuse(args.spec, exc)
-    except OSError as exc:
-        return _fail(f"cannot read {args.spec}: {exc.strerror or exc}", EXIT_BAD_INPUT)
-    if spec.seed is None:
-        spec = with_seed(spec, secrets.randbits(63))
+    spec = _seeded_spec(args.spec, rows=args.rows, format=args.format, seed=args.seed)
+    if isinstance(spec, int):
+        return spec
     seed = spec.seed
     rows = total_rows(spec)
     progress = Progress(rows, sys.stderr)
@@ -216,14 +223,9 @@ def run_preview(args: argparse.Namespace) -> int:
     """
     if not 1 <= args.rows <= PREVIEW_MAX_ROWS:
         return _fail(f"--rows must be between 1 and {PREVIEW_MAX_ROWS}", EXIT_BAD_INPUT)
-    try:
-        spec = load_spec(args.spec, seed=args.seed)
-    except SpecError as exc:
-        return _refuse(args.spec, exc)
-    except OSError as exc:
-        return _fail(f"cannot read {args.spec}: {exc.strerror or exc}", EXIT_BAD_INPUT)
-    if spec.seed is None:
-        spec = with_seed(spec, secrets.randbits(63))
+    spec = _seeded_spec(args.spec, seed=args.seed)
+    if isinstance(spec, int):
+        return spec
     # The whole first block, then its head: a block's draws depend on its size, so only
     # this way are the rows shown the rows a file of this spec starts with.
     table = generate_block(spec, 0).slice(0, args.rows)
