@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import provide_caller
+from api.cancel import cancel_job
 from api.downloads import download
 from api.errors import exception_handlers
 from api.field_types import field_type_examples, list_field_types
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     app = Litestar(
-        route_handlers=[JobController, download, health, ready, list_field_types],
+        route_handlers=[JobController, cancel_job, download, health, ready, list_field_types],
         lifespan=[resources, field_type_examples],
         dependencies={"caller": Provide(provide_caller)},
         exception_handlers=exception_handlers,

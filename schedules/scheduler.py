@@ -13,6 +13,7 @@ from schedules.reconcile import reconcile_jobs
 from storage.database import create_pool
 from storage.jobs import JobRepository
 from storage.objects import object_store
+from storage.shards import ShardRepository
 from workers.broker import build_broker
 
 log = logging.getLogger(__name__)
@@ -22,13 +23,13 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     """Runs each periodic task on its interval until `stop` is set; a failed tick is retried."""
     pool = await create_pool(settings.database)
     broker = build_broker(settings.broker)
-    jobs = JobRepository(pool)
+    jobs, shards = JobRepository(pool), ShardRepository(pool)
     store = object_store(settings.storage)
     interval = settings.jobs.reconcile_interval_seconds
     try:
         while not stop.is_set():
             try:
-                await reconcile_jobs(jobs, store, broker, settings)
+                await reconcile_jobs(jobs, shards, store, broker, settings)
             except Exception:
                 log.exception("reconcile tick failed; trying again in %.1f s", interval)
             with contextlib.suppress(TimeoutError):

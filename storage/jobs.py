@@ -39,6 +39,9 @@ class JobRecord(msgspec.Struct, frozen=True, kw_only=True):
     finished_at: dt.datetime | None
     expires_at: dt.datetime | None
     deleted_at: dt.datetime | None
+    # Set once the job is planned into shards (storage/shards.py); None: one worker makes it.
+    shard_count: int | None = None
+    finalizing_at: dt.datetime | None = None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> JobRecord:
@@ -173,3 +176,14 @@ class JobRepository:
         """Fails the jobs whose every attempt died; returns them with what they left behind."""
         rows = await self._pool.fetch(query("fail_abandoned_jobs"), lease_seconds, max_attempts)
         return [Abandoned(row["id"], row["upload_id"], row["object_key"]) for row in rows]
+
+    async def cancel(self, job_id: uuid.UUID, user_id: int) -> tuple[JobRecord, Abandoned] | None:
+        """Cancels the user's unfinished job; returns it with what it was writing, else None.
+
+        Its workers notice at their next write, which the job's state now refuses.
+        """
+        row = await self._pool.fetchrow(query("cancel_job"), job_id, user_id)
+        if row is None:
+            return None
+        written = Abandoned(job_id, row["written_upload_id"], row["written_object_key"])
+        return JobRecord.from_row(row), written

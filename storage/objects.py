@@ -3,6 +3,10 @@
 Writers stream: an S3 writer sends a multipart part each time `part_size` bytes are buffered,
 a local writer appends to a temporary file; neither holds the whole file. Both compute the
 SHA-256 as the bytes go by, and both can abort what an earlier, crashed attempt left behind.
+
+A big job's shards are written by several workers into one upload, each as its numbered part
+(`start_upload`, `put_part`, `complete_upload`); nobody sees every byte go by, so the finished
+object's SHA-256 is read back from storage (`digest`).
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import urllib.parse
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -20,6 +26,14 @@ import botocore.config
 import msgspec
 
 from core.settings import StorageSettings
+
+DIGEST_CHUNK_BYTES = 1024 * 1024
+
+
+def multipart_etag(etags: Sequence[str]) -> str:
+    """The ETag S3 gives an object completed from parts with these ETags (MD5s)."""
+    joined = b"".join(bytes.fromhex(etag.strip('"')) for etag in etags)
+    return f"{hashlib.md5(joined, usedforsecurity=False).hexdigest()}-{len(etags)}"
 
 
 class StoredObject(msgspec.Struct, frozen=True):
@@ -40,6 +54,12 @@ class ObjectWriter(Protocol):
 
 class ObjectStore(Protocol):
     def open_writer(self, key: str, content_type: str) -> ObjectWriter: ...
+    # An upload written in numbered parts by several workers (the shards of a big job).
+    def start_upload(self, key: str, content_type: str) -> str: ...
+    def put_part(self, key: str, upload_id: str, number: int, body: BinaryIO, size: int) -> str: ...
+    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> None: ...
+    def abort_upload(self, key: str, upload_id: str) -> None: ...
+    def digest(self, key: str) -> StoredObject: ...
     def abort_uploads(self, prefix: str) -> int: ...
     def delete(self, key: str) -> None: ...
     def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None: ...
@@ -76,6 +96,52 @@ class S3ObjectStore:
 
     def open_writer(self, key: str, content_type: str) -> ObjectWriter:
         return _S3Writer(self, key, content_type)
+
+    def start_upload(self, key: str, content_type: str) -> str:
+        created = self.client.create_multipart_upload(
+            Bucket=self.bucket, Key=key, ContentType=content_type
+        )
+        upload_id: str = created["UploadId"]
+        return upload_id
+
+    def put_part(self, key: str, upload_id: str, number: int, body: BinaryIO, size: int) -> str:
+        """Uploads part ``number``; sending the same part again replaces it."""
+        answer = self.client.upload_part(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,
+            ContentLength=size,
+        )
+        etag: str = answer["ETag"]
+        return etag
+
+    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> None:
+        """Joins the parts into the object; done again for a completed upload, it checks it.
+
+        S3 forgets an upload once it is completed, so a finalizer that died after completing
+        finds NoSuchUpload on its retry: the object is there with the ETag S3 gives a multipart
+        object (the MD5 of the parts' MD5s, then the part count), or the upload really is gone.
+        """
+        parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, start=1)]
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except self.client.exceptions.NoSuchUpload:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            if head["ETag"].strip('"') != multipart_etag(etags):
+                raise
+
+    def digest(self, key: str) -> StoredObject:
+        """The object's size and SHA-256, read back from storage a chunk at a time."""
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        digest, size = hashlib.sha256(), 0
+        for chunk in body.iter_chunks(DIGEST_CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+        return StoredObject(key, size, digest.hexdigest())
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         # NoSuchUpload: already completed or aborted, so nothing is left to clean.
@@ -176,6 +242,54 @@ class LocalObjectStore:
 
     def open_writer(self, key: str, content_type: str) -> ObjectWriter:
         return _LocalWriter(key, self._path(key))
+
+    # Parts lie beside the final file as `.<upload id>.<part>.partial`, so that abort_uploads
+    # finds them like any unfinished file.
+    def _part_path(self, key: str, upload_id: str, number: int) -> Path:
+        return self._path(key).with_name(f".{upload_id}.{number:05d}.partial")
+
+    def start_upload(self, key: str, content_type: str) -> str:
+        self._path(key).parent.mkdir(parents=True, exist_ok=True)
+        return uuid.uuid4().hex
+
+    def put_part(self, key: str, upload_id: str, number: int, body: BinaryIO, size: int) -> str:
+        path = self._part_path(key, upload_id, number)
+        temp = path.with_name(f".{uuid.uuid4().hex}.partial")
+        digest = hashlib.md5(usedforsecurity=False)
+        with open(temp, "wb") as out:
+            while chunk := body.read(DIGEST_CHUNK_BYTES):
+                digest.update(chunk)
+                out.write(chunk)
+        os.replace(temp, path)
+        return f'"{digest.hexdigest()}"'
+
+    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> None:
+        final = self._path(key)
+        parts = [self._part_path(key, upload_id, n) for n in range(1, len(etags) + 1)]
+        if final.exists() and not any(part.exists() for part in parts):
+            return  # completed before
+        joined = final.with_name(f".{upload_id}.partial")
+        with open(joined, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as source:
+                    shutil.copyfileobj(source, out, DIGEST_CHUNK_BYTES)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(joined, final)
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        for path in self._path(key).parent.glob(f".{upload_id}.*partial"):
+            path.unlink(missing_ok=True)
+
+    def digest(self, key: str) -> StoredObject:
+        digest, size = hashlib.sha256(), 0
+        with open(self._path(key), "rb") as source:
+            while chunk := source.read(DIGEST_CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+        return StoredObject(key, size, digest.hexdigest())
 
     def abort_uploads(self, prefix: str) -> int:
         """Deletes every unfinished file under `prefix`."""

@@ -113,6 +113,8 @@ def stack_env(
         "RECONCILE_INTERVAL_SECONDS": "0.5",
         "JOB_MIN_BACKOFF_MS": "200",
         "JOB_MAX_BACKOFF_MS": "1000",
+        # Shards of the smallest size S3 takes, so that a few hundred thousand rows are split.
+        "SHARD_TARGET_BYTES": str(6 * 1024 * 1024),
         "STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
     }
 

@@ -12,8 +12,9 @@ from core.settings import Settings
 from workers.broker import build_broker
 from workers.failures import FailExhaustedJobs
 from workers.generation import generate_job_file
-from workers.messages import GENERATE_JOB
+from workers.messages import FINALIZE_JOB, GENERATE_JOB, GENERATE_SHARD
 from workers.resources import WorkerResourcesMiddleware, current_resources
+from workers.shards import finalize_sharded_job, generate_shard_part
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -38,3 +39,28 @@ dramatiq.set_broker(broker)
 )
 async def generate_job(job_id: str) -> None:
     await generate_job_file(current_resources(), uuid.UUID(job_id))
+
+
+@dramatiq.actor(
+    actor_name=GENERATE_SHARD,
+    queue_name=settings.broker.queue,
+    # Each delivery is one attempt of the shard; the shard's own count is the final word.
+    max_retries=settings.jobs.max_attempts - 1,
+    min_backoff=settings.broker.min_backoff_ms,
+    max_backoff=settings.broker.max_backoff_ms,
+    time_limit=24 * 3600 * 1000,
+)
+async def generate_shard(job_id: str, shard: int) -> None:
+    await generate_shard_part(current_resources(), uuid.UUID(job_id), shard)
+
+
+@dramatiq.actor(
+    actor_name=FINALIZE_JOB,
+    queue_name=settings.broker.queue,
+    max_retries=settings.jobs.max_attempts - 1,
+    min_backoff=settings.broker.min_backoff_ms,
+    max_backoff=settings.broker.max_backoff_ms,
+    time_limit=24 * 3600 * 1000,
+)
+async def finalize_job(job_id: str) -> None:
+    await finalize_sharded_job(current_resources(), uuid.UUID(job_id))

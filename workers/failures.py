@@ -16,10 +16,13 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.broker import MessageProxy
 
-from workers.messages import GENERATE_JOB
+from storage.objects import discard_unfinished, job_prefix
+from workers.messages import FINALIZE_JOB, GENERATE_JOB, GENERATE_SHARD
 from workers.resources import current_resources
 
 log = logging.getLogger(__name__)
+
+_JOB_ACTORS = frozenset({GENERATE_JOB, GENERATE_SHARD, FINALIZE_JOB})
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -39,7 +42,8 @@ def describe_failure(exc: BaseException) -> str:
 
 
 class FailExhaustedJobs(dramatiq.Middleware):
-    """After the Retries middleware gives up on a generate message, the job becomes `failed`."""
+    """After the Retries middleware gives up on a job's message (generate, shard, finalize),
+    the job becomes `failed` and whatever it was uploading is aborted."""
 
     def after_process_message(
         self,
@@ -49,7 +53,7 @@ class FailExhaustedJobs(dramatiq.Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
-        if exception is None or not message.failed or message.actor_name != GENERATE_JOB:
+        if exception is None or not message.failed or message.actor_name not in _JOB_ACTORS:
             return
         job_id = uuid.UUID(message.args[0])
         # Retries has already counted this failure: the count is the number of attempts made.
@@ -57,5 +61,9 @@ class FailExhaustedJobs(dramatiq.Middleware):
         reason = f"generation failed after {attempts} attempts: {describe_failure(exception)}"
         loop = get_event_loop_thread()
         assert loop is not None
-        loop.run_coroutine(current_resources().jobs.fail(job_id, reason))
-        log.error("job %s failed: %s", job_id, reason)
+        res = current_resources()
+        if loop.run_coroutine(res.jobs.fail(job_id, reason)):
+            log.error("job %s failed: %s", job_id, reason)
+            # A shard or the finalize gave up: the job's upload is no one's now.
+            prefix = job_prefix(res.settings.storage, job_id)
+            discard_unfinished(res.store, prefix, None)

@@ -2,18 +2,20 @@
 
 Safe to run twice for the same job: a claim bumps the job's attempt, every write is fenced on
 that attempt, and a new attempt first cleans up what an earlier, crashed one left behind.
+
+A file big enough to be split is only planned here: its shards go to any workers
+(workers/shards.py), and this attempt ends once they are sent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
 
 from generators.errors import SpecError
 from generators.output import file_type, iter_encoded
+from generators.sharding import plan_shards
 from generators.spec import DatasetSpec, parse_spec
 from storage.jobs import JobRecord
 from storage.objects import (
@@ -24,7 +26,9 @@ from storage.objects import (
     job_prefix,
 )
 from workers.failures import describe_failure
+from workers.leases import job_lease
 from workers.resources import WorkerResources
+from workers.shards import start_sharded_job
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +49,13 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
         return
     writer: ObjectWriter | None = None
     try:
-        async with _holding_lease(res, job) as lease_lost:
+        async with job_lease(res, job) as lease_lost:
             await _clean_previous_attempt(res, job)
             spec = parse_spec(job.spec)
+            shards = await asyncio.to_thread(plan_shards, spec, jobs.shard_target_bytes)
+            if len(shards) > 1:
+                await start_sharded_job(res, job, spec, shards)
+                return
             assert job.file_name is not None
             key = job_object_key(res.settings.storage, job.id, job.attempt, job.file_name)
             writer = await asyncio.to_thread(
@@ -83,35 +91,6 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
         await asyncio.to_thread(res.store.delete, stored.key)
         return
     log.info("job %s succeeded: %d rows, %d bytes", job.id, finished.rows_total, stored.size_bytes)
-
-
-@contextlib.asynccontextmanager
-async def _holding_lease(res: WorkerResources, job: JobRecord) -> AsyncIterator[asyncio.Event]:
-    """Renews the job's lease in the background; the event is set once the lease is lost.
-
-    Heartbeats must not wait for a block to finish: a slow block or upload would otherwise
-    look like a dead worker.
-    """
-    lost = asyncio.Event()
-    interval = res.settings.jobs.lease_seconds / 3
-
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                if not await res.jobs.renew_lease(job.id, job.attempt):
-                    lost.set()
-                    return
-            except Exception:  # the database may be back by the next beat
-                log.warning("could not renew the lease of job %s", job.id, exc_info=True)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield lost
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def _abort(writer: ObjectWriter | None) -> None:

@@ -22,13 +22,15 @@ LIMIT $2;
 
 -- name: claim_job
 -- A worker takes a queued job, or a running one whose worker stopped sending heartbeats,
--- unless the job has used up its attempts. upload_id and object_key still name what the
+-- unless the job has used up its attempts. A sharded job is past this: its shards are
+-- claimed one by one (shards.sql). upload_id and object_key still name what the
 -- previous attempt wrote, so the new attempt can clean it up before it records its own.
 UPDATE jobs
 SET state = 'running', attempt = attempt + 1, heartbeat_at = now(),
     started_at = COALESCE(started_at, now()), rows_done = 0
 WHERE id = $1
   AND attempt < $3
+  AND shard_count IS NULL
   AND (state = 'queued'
        OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)))
 RETURNING *;
@@ -66,7 +68,7 @@ RETURNING *;
 UPDATE jobs SET enqueued_at = now()
 WHERE id IN (
     SELECT id FROM jobs
-    WHERE attempt < $4
+    WHERE attempt < $4 AND shard_count IS NULL
       AND ((state = 'queued'
             AND (enqueued_at IS NULL OR enqueued_at < now() - make_interval(secs => $1)))
         OR (state = 'running' AND heartbeat_at < now() - make_interval(secs => $2)
@@ -90,7 +92,7 @@ WHERE id = $1 AND attempt = $2 AND state = 'running';
 -- Returns what the last attempt wrote, for the caller to clean up.
 WITH abandoned AS (
     SELECT id, upload_id, object_key FROM jobs
-    WHERE attempt >= $2
+    WHERE attempt >= $2 AND shard_count IS NULL
       AND ((state = 'running' AND heartbeat_at < now() - make_interval(secs => $1))
            OR (state = 'queued' AND COALESCE(enqueued_at, '-infinity') < now()))
     FOR UPDATE SKIP LOCKED)
@@ -101,3 +103,15 @@ SET state = 'failed', finished_at = now(), upload_id = NULL,
 FROM abandoned a
 WHERE j.id = a.id
 RETURNING a.id, a.upload_id, a.object_key;
+
+-- name: cancel_job
+-- Returns what the job was writing (the row before the update), for the caller to remove.
+WITH before AS (
+    SELECT id, upload_id, object_key FROM jobs
+    WHERE id = $1 AND user_id = $2 AND state IN ('queued', 'running')
+    FOR UPDATE)
+UPDATE jobs j
+SET state = 'cancelled', finished_at = now(), upload_id = NULL, object_key = NULL
+FROM before b
+WHERE j.id = b.id
+RETURNING b.upload_id AS written_upload_id, b.object_key AS written_object_key, j.*;

@@ -18,6 +18,7 @@ from storage.accounts import AccountRepository
 from storage.database import create_pool
 from storage.jobs import JobRecord, JobRepository
 from storage.objects import S3ObjectStore, object_store
+from storage.shards import ShardRepository
 from tests.integration.test_end_to_end import USERS
 from workers.broker import build_broker
 from workers.generation import generate_job_file
@@ -123,7 +124,8 @@ async def test_a_job_whose_every_attempt_died_fails_with_a_reason(
     )
     assert await resources.jobs.claim(job.id, 0, limit) is None  # no attempt beyond the limit
     broker = build_broker(resources.settings.broker)
-    await reconcile_jobs(resources.jobs, resources.store, broker, resources.settings)
+    shards = ShardRepository(resources.pool)
+    await reconcile_jobs(resources.jobs, shards, resources.store, broker, resources.settings)
     failed = await resources.jobs.get(job.id)
     assert failed is not None and failed.state is JobState.FAILED
     assert failed.error is not None and f"stopped {limit} times" in failed.error
