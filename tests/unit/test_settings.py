@@ -34,6 +34,7 @@ def test_broker_url_wins_over_redis_url() -> None:
         (KEYS | {"JOB_LEASE_SECONDS": "soon"}, "JOB_LEASE_SECONDS"),
         (KEYS | {"S3_PART_SIZE": "1024"}, "S3_PART_SIZE"),
         (KEYS | {"PRESIGN_SECONDS": "3600"}, "PRESIGN_SECONDS"),
+        (KEYS | {"SHARD_TARGET_BYTES": str(5 * 1024 * 1024)}, "SHARD_TARGET_BYTES"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None:
