@@ -39,7 +39,9 @@ def test_a_job_runs_end_to_end_over_rabbitmq(rabbit_stack: Stack) -> None:
     with rabbit_stack.client(key) as client:
         ready = client.get("/ready").json()
         assert ready["checks"]["broker"]["ok"], ready
-        spec = {**USERS, "rows": 100_000}
+        # Big enough to be split: the worker sends the shards over RabbitMQ too.
+        spec = {**USERS, "rows": 400_000}
         job = client.post("/v1/jobs", json=spec).json()
-        done = job_when(client, job["url"], lambda j: j["state"] == "succeeded", 60)
+        done = job_when(client, job["url"], lambda j: j["state"] == "succeeded", 120)
         assert download(client, done["file"]["download_url"]).content == expected_bytes(spec)
+        assert "planned into 4 shards" in rabbit_stack.processes[-1].log_text()
