@@ -6,7 +6,7 @@ SHA-256 as the bytes go by, and both can abort what an earlier, crashed attempt 
 
 A big job's shards are written by several workers into one upload, each as its numbered part
 (`start_upload`, `put_part`, `complete_upload`); nobody sees every byte go by, so the finished
-object's SHA-256 is read back from storage (`digest`).
+object's SHA-256 is taken as the parts are joined (local) or read back from storage (S3).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import urllib.parse
 import uuid
 from collections.abc import Sequence
@@ -57,9 +56,8 @@ class ObjectStore(Protocol):
     # An upload written in numbered parts by several workers (the shards of a big job).
     def start_upload(self, key: str, content_type: str) -> str: ...
     def put_part(self, key: str, upload_id: str, number: int, body: BinaryIO, size: int) -> str: ...
-    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> None: ...
+    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> StoredObject: ...
     def abort_upload(self, key: str, upload_id: str) -> None: ...
-    def digest(self, key: str) -> StoredObject: ...
     def abort_uploads(self, prefix: str) -> int: ...
     def delete(self, key: str) -> None: ...
     def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None: ...
@@ -117,12 +115,13 @@ class S3ObjectStore:
         etag: str = answer["ETag"]
         return etag
 
-    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> None:
-        """Joins the parts into the object; done again for a completed upload, it checks it.
+    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> StoredObject:
+        """Joins the parts into the object and returns its size and SHA-256, read back.
 
-        S3 forgets an upload once it is completed, so a finalizer that died after completing
-        finds NoSuchUpload on its retry: the object is there with the ETag S3 gives a multipart
-        object (the MD5 of the parts' MD5s, then the part count), or the upload really is gone.
+        Done again for a completed upload, it checks it: S3 forgets an upload once it is
+        completed, so a finalizer that died after completing finds NoSuchUpload on its retry;
+        the object is there with the ETag S3 gives a multipart object (the MD5 of the parts'
+        MD5s, then the part count), or the upload really is gone.
         """
         parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, start=1)]
         try:
@@ -133,9 +132,7 @@ class S3ObjectStore:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
             if head["ETag"].strip('"') != multipart_etag(etags):
                 raise
-
-    def digest(self, key: str) -> StoredObject:
-        """The object's size and SHA-256, read back from storage a chunk at a time."""
+        # No one saw every byte go by: read the object back, a chunk at a time.
         body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
         digest, size = hashlib.sha256(), 0
         for chunk in body.iter_chunks(DIGEST_CHUNK_BYTES):
@@ -257,39 +254,34 @@ class LocalObjectStore:
         temp = path.with_name(f".{uuid.uuid4().hex}.partial")
         digest = hashlib.md5(usedforsecurity=False)
         with open(temp, "wb") as out:
-            while chunk := body.read(DIGEST_CHUNK_BYTES):
-                digest.update(chunk)
-                out.write(chunk)
+            _copy_hashing(body, digest, out)
         os.replace(temp, path)
         return f'"{digest.hexdigest()}"'
 
-    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> None:
+    def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> StoredObject:
+        """Joins the parts into the file, hashing them on the way; again, it reads it back."""
         final = self._path(key)
         parts = [self._part_path(key, upload_id, n) for n in range(1, len(etags) + 1)]
-        if final.exists() and not any(part.exists() for part in parts):
-            return  # completed before
+        digest, size = hashlib.sha256(), 0
+        if final.exists() and not any(part.exists() for part in parts):  # completed before
+            with open(final, "rb") as source:
+                size = _copy_hashing(source, digest)
+            return StoredObject(key, size, digest.hexdigest())
         joined = final.with_name(f".{upload_id}.partial")
         with open(joined, "wb") as out:
             for part in parts:
                 with open(part, "rb") as source:
-                    shutil.copyfileobj(source, out, DIGEST_CHUNK_BYTES)
+                    size += _copy_hashing(source, digest, out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(joined, final)
         for part in parts:
             part.unlink(missing_ok=True)
+        return StoredObject(key, size, digest.hexdigest())
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         for path in self._path(key).parent.glob(f".{upload_id}.*partial"):
             path.unlink(missing_ok=True)
-
-    def digest(self, key: str) -> StoredObject:
-        digest, size = hashlib.sha256(), 0
-        with open(self._path(key), "rb") as source:
-            while chunk := source.read(DIGEST_CHUNK_BYTES):
-                digest.update(chunk)
-                size += len(chunk)
-        return StoredObject(key, size, digest.hexdigest())
 
     def abort_uploads(self, prefix: str) -> int:
         """Deletes every unfinished file under `prefix`."""
@@ -342,6 +334,17 @@ class _LocalWriter:
     def abort(self) -> None:
         self._file.close()
         self._temp.unlink(missing_ok=True)
+
+
+def _copy_hashing(source: BinaryIO, digest: Any, out: BinaryIO | None = None) -> int:
+    """Feeds ``source`` to ``digest`` (and copies it to ``out``); returns the bytes read."""
+    size = 0
+    while chunk := source.read(DIGEST_CHUNK_BYTES):
+        digest.update(chunk)
+        size += len(chunk)
+        if out is not None:
+            out.write(chunk)
+    return size
 
 
 def job_prefix(settings: StorageSettings, job_id: uuid.UUID) -> str:

@@ -155,10 +155,9 @@ async def finalize_sharded_job(res: WorkerResources, job_id: uuid.UUID) -> None:
     assert job.object_key is not None and job.upload_id is not None
     key, upload_id = job.object_key, job.upload_id
     etags = await repository.etags(job.id)
+    # Joining and hashing a big file takes a while: the lease keeps another finalizer away.
     async with job_lease(res, job):
-        await asyncio.to_thread(res.store.complete_upload, key, upload_id, etags)
-        # Reading a big file back takes a while: the lease keeps another finalizer away.
-        stored = await asyncio.to_thread(res.store.digest, key)
+        stored = await asyncio.to_thread(res.store.complete_upload, key, upload_id, etags)
     finished = await res.jobs.finish(
         job.id, job.attempt, stored.size_bytes, stored.sha256, res.settings.links.ttl_seconds
     )
