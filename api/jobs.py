@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotAuthorizedException
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -21,11 +22,23 @@ from api.errors import ApiError
 from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
 from api.wire import JobPage, JobView, job_view
+from core.jobs import JobState
 from generators.dataset import edge_case_cells, total_rows
 from generators.engine import ENGINE_VERSION
 from generators.output import file_type
 from generators.spec import parse_spec, spec_to_dict, with_seed
-from storage.accounts import Caller
+from storage.accounts import Caller, hash_key
+from storage.idempotency import (
+    KEY_LIFETIME,
+    IdempotencyKey,
+    KeyInFlight,
+    KeyRevoked,
+    KeyUsedForAnotherRequest,
+    NewJob,
+    Submission,
+    SubmissionRepository,
+    fingerprint,
+)
 from workers.messages import send_generate_job
 
 log = logging.getLogger(__name__)
@@ -62,6 +75,74 @@ def file_name_for(name: str, file_extension: str) -> str:
     return f"{stem}.{file_extension}"
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 255  # characters; the draft asks servers to publish a fixed format
+# The draft's form is a Structured Field string ("…", with \" and \\ escaped); a bare value
+# of printable ASCII is taken as it is, as most clients send it.
+_SF_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+_BARE_KEY = re.compile(r"[\x20-\x7e]*")
+
+
+def _idempotency_key(request: Request[Any, Any, Any], value: str | None) -> str | None:
+    """The request's idempotency key, unquoted; None without one; 400 for a malformed one."""
+    if value is None:
+        return None
+    if len(request.headers.getall(IDEMPOTENCY_KEY, [])) > 1:
+        raise _bad_key("send one Idempotency-Key header, not several")
+    value = value.strip(" \t")
+    if quoted := _SF_STRING.fullmatch(value):
+        key = re.sub(r"\\(.)", r"\1", quoted.group(1))
+    elif value.startswith('"') or not _BARE_KEY.fullmatch(value):
+        raise _bad_key("Idempotency-Key must be printable ASCII, as a quoted string or bare")
+    else:
+        key = value
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise _bad_key(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long, not {len(key)};"
+            " a UUID is a good choice"
+        )
+    return key
+
+
+def _bad_key(detail: str) -> ApiError:
+    return ApiError(400, "invalid_header", detail, IDEMPOTENCY_KEY)
+
+
+def _api_key_hash(request: Request[Any, Any, Any]) -> bytes:
+    """The hash of the request's API key, which provide_caller has already accepted."""
+    return hash_key(request.headers.get("authorization", "").partition(" ")[2].strip())
+
+
+async def _submit(
+    submissions: SubmissionRepository,
+    job: NewJob,
+    key: IdempotencyKey | None,
+    reuse_file: bool,
+) -> Submission:
+    """The submission's job, with a refused idempotency key turned into the HTTP error."""
+    try:
+        return await submissions.submit(job, key=key, reuse_file=reuse_file)
+    except KeyInFlight:
+        raise ApiError(
+            409,
+            "idempotency_key_in_use",
+            "a request with this Idempotency-Key is still being processed; retry it shortly",
+            IDEMPOTENCY_KEY,
+            headers={"Retry-After": "1"},
+        ) from None
+    except KeyUsedForAnotherRequest:
+        hours = int(KEY_LIFETIME.total_seconds() // 3600)
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            f"this Idempotency-Key was used in the last {hours} h with a different request"
+            " body; send a new key with a new request",
+            IDEMPOTENCY_KEY,
+        ) from None
+    except KeyRevoked:
+        raise NotAuthorizedException("unknown or revoked API key") from None
+
+
 class JobController(Controller):
     path = "/v1/jobs"
     tags = ("jobs",)
@@ -74,16 +155,44 @@ class JobController(Controller):
         summary="Submit a dataset spec; the file is generated in the background",
         description=(
             "Answers 202 with the queued job, a Location header to poll and Retry-After. "
-            "An invalid spec answers 422 with the offending field's path and the reason."
+            "An invalid spec answers 422 with the offending field's path and the reason. "
+            "With an Idempotency-Key, a retry answers with the first request's job; the key "
+            "with another body is 422, and while the first request is being created 409. "
+            "A spec with a seed whose identical earlier job still has a live file gets a job "
+            "that is succeeded at once on that file, naming the source in reused_from."
         ),
     )
-    async def submit(self, request: Request[Any, Any, Any], caller: Caller) -> Response[JobView]:
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        caller: Caller,
+        idempotency_key: Annotated[
+            str | None,
+            Parameter(
+                header=IDEMPOTENCY_KEY,
+                description=(
+                    "Makes retries safe (IETF draft-ietf-httpapi-idempotency-key-header): "
+                    "the same key and body within 24 h answer with the same job; "
+                    f"1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters, e.g. a UUID"
+                ),
+            ),
+        ] = None,
+    ) -> Response[JobView]:
         state = AppState.of(request)
+        key = _idempotency_key(request, idempotency_key)
         spec = parse_spec(await request.body())
+        idempotency = None
+        if key is not None:
+            # The body as parsed and before a seed is drawn: bodies that mean the same match.
+            idempotency = IdempotencyKey(
+                _api_key_hash(request), key, fingerprint(spec_to_dict(spec))
+            )
+        # Only a seed the user chose can match an earlier job: a drawn one is new each time.
+        reuse_file = spec.seed is not None
         if spec.seed is None:
             spec = with_seed(spec, secrets.randbits(63))
-        job = await state.jobs.insert(
-            job_id=uuid.uuid4(),
+        new_job = NewJob(
+            id=uuid.uuid4(),
             user_id=caller.user_id,
             name=spec.name,
             spec=spec_to_dict(spec),
@@ -92,23 +201,23 @@ class JobController(Controller):
             engine_version=ENGINE_VERSION,
             file_name=file_name_for(spec.name, file_type(spec).file_extension),
         )
-        # The row is committed: from here on a lost message is re-sent by the reconciler.
-        try:
-            await asyncio.to_thread(
-                send_generate_job, state.broker, state.settings.broker.queue, job.id
-            )
-            await state.jobs.mark_enqueued(job.id)
-        except Exception:
-            log.exception("job %s committed but not sent; the reconciler will send it", job.id)
-        view = job_view(job, state.settings)
-        return Response(
-            view,
-            status_code=202,
-            headers={
-                "Location": f"/v1/jobs/{job.id}",
-                "Retry-After": str(state.settings.jobs.retry_after_seconds),
-            },
+        submission = await _submit(
+            SubmissionRepository(state.pool), new_job, idempotency, reuse_file
         )
+        job = submission.job
+        if submission.created and job.state is JobState.QUEUED:
+            # The row is committed: from here on a lost message is re-sent by the reconciler.
+            try:
+                await asyncio.to_thread(
+                    send_generate_job, state.broker, state.settings.broker.queue, job.id
+                )
+                await state.jobs.mark_enqueued(job.id)
+            except Exception:
+                log.exception("job %s committed but not sent; the reconciler will send it", job.id)
+        headers = {"Location": f"/v1/jobs/{job.id}"}
+        if not job.state.is_final:
+            headers["Retry-After"] = str(state.settings.jobs.retry_after_seconds)
+        return Response(job_view(job, state.settings), status_code=202, headers=headers)
 
     @get(
         "/{job_id:uuid}",

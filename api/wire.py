@@ -42,6 +42,9 @@ class JobView(msgspec.Struct):
     duration_seconds: float | None
     error: str | None
     file: FileView | None
+    # The job that generated the file this one hands out, when an identical earlier request
+    # had a live file and nothing was generated again.
+    reused_from: uuid.UUID | None
     url: str
 
 
@@ -84,6 +87,7 @@ def job_view(job: JobRecord, settings: Settings, now: dt.datetime | None = None)
         duration_seconds=duration,
         error=job.error,
         file=_file_view(job, settings, now),
+        reused_from=job.reused_from,
         url=f"{settings.api.public_url}/v1/jobs/{job.id}",
     )
 

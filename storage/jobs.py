@@ -42,6 +42,10 @@ class JobRecord(msgspec.Struct, frozen=True, kw_only=True):
     # Set once the job is planned into shards (storage/shards.py); None: one worker makes it.
     shard_count: int | None = None
     finalizing_at: dt.datetime | None = None
+    # SHA-256 of spec and engine version (a generated column); equal ones make equal files.
+    fingerprint: str | None = None
+    # The job whose file this one hands out instead of generating one (storage/idempotency.py).
+    reused_from: uuid.UUID | None = None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> JobRecord:
