@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotAuthorizedException
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -27,12 +26,11 @@ from generators.dataset import edge_case_cells, total_rows
 from generators.engine import ENGINE_VERSION
 from generators.output import file_type
 from generators.spec import parse_spec, spec_to_dict, with_seed
-from storage.accounts import Caller, hash_key
+from storage.accounts import Caller
 from storage.idempotency import (
     KEY_LIFETIME,
     IdempotencyKey,
     KeyInFlight,
-    KeyRevoked,
     KeyUsedForAnotherRequest,
     NewJob,
     Submission,
@@ -108,11 +106,6 @@ def _bad_key(detail: str) -> ApiError:
     return ApiError(400, "invalid_header", detail, IDEMPOTENCY_KEY)
 
 
-def _api_key_hash(request: Request[Any, Any, Any]) -> bytes:
-    """The hash of the request's API key, which provide_caller has already accepted."""
-    return hash_key(request.headers.get("authorization", "").partition(" ")[2].strip())
-
-
 async def _submit(
     submissions: SubmissionRepository,
     job: NewJob,
@@ -139,8 +132,6 @@ async def _submit(
             " body; send a new key with a new request",
             IDEMPOTENCY_KEY,
         ) from None
-    except KeyRevoked:
-        raise NotAuthorizedException("unknown or revoked API key") from None
 
 
 class JobController(Controller):
@@ -184,9 +175,7 @@ class JobController(Controller):
         idempotency = None
         if key is not None:
             # The body as parsed and before a seed is drawn: bodies that mean the same match.
-            idempotency = IdempotencyKey(
-                _api_key_hash(request), key, fingerprint(spec_to_dict(spec))
-            )
+            idempotency = IdempotencyKey(caller.key_id, key, fingerprint(spec_to_dict(spec)))
         # Only a seed the user chose can match an earlier job: a drawn one is new each time.
         reuse_file = spec.seed is not None
         if spec.seed is None:

@@ -18,6 +18,7 @@ class Caller(msgspec.Struct, frozen=True):
 
     user_id: int
     name: str
+    key_id: int  # the API key the request came with (idempotency keys are scoped to it)
 
 
 class NewKey(msgspec.Struct, frozen=True):
@@ -52,4 +53,8 @@ class AccountRepository:
     async def caller_for_key(self, secret: str) -> Caller | None:
         """The owner of a live key, or None for an unknown or revoked one."""
         row = await self._pool.fetchrow(query("user_for_key_hash"), hash_key(secret))
-        return None if row is None else Caller(user_id=row["id"], name=row["name"])
+        return (
+            None
+            if row is None
+            else Caller(user_id=row["id"], name=row["name"], key_id=row["key_id"])
+        )

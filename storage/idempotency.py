@@ -59,7 +59,7 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
 class IdempotencyKey(msgspec.Struct, frozen=True):
     """An Idempotency-Key as sent with an API key, and the fingerprint of its request."""
 
-    api_key_hash: bytes
+    api_key_id: int
     key: str
     request_fingerprint: str
 
@@ -79,10 +79,6 @@ class KeyUsedForAnotherRequest(Exception):
     """The idempotency key was used within its lifetime with a different request."""
 
 
-class KeyRevoked(Exception):
-    """The API key the idempotency key belongs to was revoked after the caller was checked."""
-
-
 class SubmissionRepository:
     """Creates jobs for submissions, each in one transaction with its idempotency key."""
 
@@ -96,16 +92,16 @@ class SubmissionRepository:
 
         That is the key's earlier job; else, with `reuse_file`, a new job created succeeded on
         the live file of the user's job with the same spec; else a new queued job. Raises
-        KeyInFlight, KeyUsedForAnotherRequest or KeyRevoked, writing nothing, for a key that
+        KeyInFlight or KeyUsedForAnotherRequest, writing nothing, for a key that
         cannot be honoured.
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            api_key_id = None
             if key is not None:
-                api_key_id = await self._lock(conn, key)
+                if not await conn.fetchval(query("lock_idempotency_key"), key.api_key_id, key.key):
+                    raise KeyInFlight(key.key)
                 earlier = await conn.fetchrow(
                     query("find_idempotency_key"),
-                    api_key_id,
+                    key.api_key_id,
                     key.key,
                     KEY_LIFETIME.total_seconds(),
                 )
@@ -125,22 +121,12 @@ class SubmissionRepository:
             if key is not None:
                 await conn.execute(
                     query("insert_idempotency_key"),
-                    api_key_id,
+                    key.api_key_id,
                     key.key,
                     key.request_fingerprint,
                     job.id,
                 )
             return Submission(JobRecord.from_row(row), created=True)
-
-    async def _lock(self, conn: asyncpg.Connection, key: IdempotencyKey) -> int:
-        """The API key's id, with the idempotency key locked until the transaction ends."""
-        row = await conn.fetchrow(query("lock_idempotency_key"), key.api_key_hash, key.key)
-        if row is None:
-            raise KeyRevoked(key.key)
-        if not row["locked"]:
-            raise KeyInFlight(key.key)
-        api_key_id: int = row["api_key_id"]
-        return api_key_id
 
     async def delete_expired_keys(self) -> int:
         """Removes the idempotency keys past their lifetime; returns how many. For a schedule."""

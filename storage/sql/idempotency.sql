@@ -1,11 +1,9 @@
 -- Submitting safely: Idempotency-Key rows, and jobs answered by an earlier job's live file.
 
 -- name: lock_idempotency_key
--- The id of the live API key with hash $1, and whether this transaction now holds the lock
--- of its idempotency key $2 (held until commit or rollback). No row: the key was revoked.
-SELECT id AS api_key_id, pg_try_advisory_xact_lock(hashtextextended($2, id)) AS locked
-FROM api_keys
-WHERE key_hash = $1 AND revoked_at IS NULL;
+-- Whether this transaction now holds the lock of idempotency key $2 of API key $1 (held
+-- until commit or rollback).
+SELECT pg_try_advisory_xact_lock(hashtextextended($2, $1));
 
 -- name: find_idempotency_key
 -- The job an idempotency key made and the fingerprint of the request that made it, while the

@@ -7,6 +7,6 @@ RETURNING id;
 INSERT INTO api_keys (user_id, prefix, key_hash) VALUES ($1, $2, $3) RETURNING id;
 
 -- name: user_for_key_hash
-SELECT u.id, u.name
+SELECT u.id, u.name, k.id AS key_id
 FROM api_keys k JOIN users u ON u.id = k.user_id
 WHERE k.key_hash = $1 AND k.revoked_at IS NULL;
