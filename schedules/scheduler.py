@@ -1,4 +1,5 @@
-"""`tdbuddy scheduler`: the one process that runs periodic work (now: the job reconciler)."""
+"""`tdbuddy scheduler`: the one process that runs periodic work (now: the job reconciler and
+the removal of idempotency keys past their lifetime)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 from core.settings import Settings
 from schedules.reconcile import reconcile_jobs
 from storage.database import create_pool
+from storage.idempotency import SubmissionRepository
 from storage.jobs import JobRepository
 from storage.objects import object_store
 from storage.shards import ShardRepository
@@ -24,12 +26,15 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     pool = await create_pool(settings.database)
     broker = build_broker(settings.broker)
     jobs, shards = JobRepository(pool), ShardRepository(pool)
+    submissions = SubmissionRepository(pool)
     store = object_store(settings.storage)
     interval = settings.jobs.reconcile_interval_seconds
     try:
         while not stop.is_set():
             try:
                 await reconcile_jobs(jobs, shards, store, broker, settings)
+                if expired := await submissions.delete_expired_keys():
+                    log.info("removed %d idempotency key(s) past their 24 h", expired)
             except Exception:
                 log.exception("reconcile tick failed; trying again in %.1f s", interval)
             with contextlib.suppress(TimeoutError):
