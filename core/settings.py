@@ -94,7 +94,7 @@ class JobSettings:
 
     # Attempts of one job by any worker, counting both errors and workers that died.
     max_attempts: int = 5
-    lease_seconds: float = 60.0
+    lease_seconds: float = 30.0
     requeue_after_seconds: float = 30.0
     reconcile_interval_seconds: float = 10.0
     retry_after_seconds: int = 2
@@ -155,7 +155,7 @@ class Settings:
             ),
             jobs=JobSettings(
                 max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 5),
-                lease_seconds=_float(env, "JOB_LEASE_SECONDS", 60.0),
+                lease_seconds=_float(env, "JOB_LEASE_SECONDS", 30.0),
                 requeue_after_seconds=_float(env, "JOB_REQUEUE_AFTER_SECONDS", 30.0),
                 reconcile_interval_seconds=_float(env, "RECONCILE_INTERVAL_SECONDS", 10.0),
                 retry_after_seconds=_int(env, "RETRY_AFTER_SECONDS", 2),
