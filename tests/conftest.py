@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -11,6 +11,10 @@ import httpx
 import pytest
 import redis
 
+from core.settings import Settings
+from storage.database import create_pool
+from storage.jobs import JobRepository
+from storage.objects import object_store
 from tests.services import (
     LINK_KEY,
     POSTGRES_ADMIN_URL,
@@ -20,6 +24,7 @@ from tests.services import (
     new_api_key,
     unavailable,
 )
+from workers.resources import WorkerResources
 
 
 async def _admin(sql: str) -> None:
@@ -151,3 +156,17 @@ def client(stack: Stack, api_key: str) -> Iterator[httpx.Client]:
 def other_client(stack: Stack, other_api_key: str) -> Iterator[httpx.Client]:
     with stack.client(other_api_key) as client:
         yield client
+
+
+@pytest.fixture
+async def resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]:
+    """What a worker process holds, opened in the test's own process on the stack's services."""
+    settings = Settings.from_env(stack_env)
+    pool = await create_pool(settings.database)
+    yield WorkerResources(
+        settings=settings,
+        pool=pool,
+        jobs=JobRepository(pool),
+        store=object_store(settings.storage),
+    )
+    await pool.close()

@@ -4,38 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from core.jobs import JobState
-from core.settings import Settings
 from generators.engine import ENGINE_VERSION
 from generators.spec import parse_spec, spec_to_dict
 from schedules.reconcile import reconcile_jobs
 from storage.accounts import AccountRepository
-from storage.database import create_pool
-from storage.jobs import JobRecord, JobRepository
-from storage.objects import S3ObjectStore, object_store
+from storage.jobs import JobRecord
+from storage.objects import S3ObjectStore
 from storage.shards import ShardRepository
 from tests.integration.test_end_to_end import USERS
 from workers.broker import build_broker
 from workers.generation import generate_job_file
 from workers.resources import WorkerResources
-
-
-@pytest.fixture
-async def resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]:
-    settings = Settings.from_env(stack_env)
-    pool = await create_pool(settings.database)
-    yield WorkerResources(
-        settings=settings,
-        pool=pool,
-        jobs=JobRepository(pool),
-        store=object_store(settings.storage),
-    )
-    await pool.close()
 
 
 async def new_job(res: WorkerResources, rows: int = 70_000) -> JobRecord:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import itertools
 import uuid
 from typing import Any
@@ -13,14 +14,20 @@ import asyncpg
 import boto3
 import httpx
 
+from core.jobs import JobState
 from core.settings import BrokerSettings
 from generators.engine import block_count
+from generators.output import iter_encoded
 from generators.sharding import plan_shards
 from generators.spec import parse_spec
+from storage.shards import ShardRepository
 from tests.integration.test_end_to_end import USERS, download, expected_bytes
+from tests.integration.test_generation import new_job
 from tests.services import Stack, job_when, wait_until
 from workers.broker import build_broker
 from workers.messages import send_generate_shard
+from workers.resources import WorkerResources
+from workers.shards import finalize_sharded_job
 
 SHARD_BYTES = 6 * 1024 * 1024  # the stack's SHARD_TARGET_BYTES
 
@@ -177,3 +184,45 @@ def test_a_shard_that_keeps_failing_fails_its_job_after_retries(
         _fetch(database_url, "SELECT * FROM job_shards WHERE job_id = $1 AND shard = 0", job_id)
     )
     assert shard["attempt"] == 2 and shard["state"] != "done"
+
+
+async def test_a_finalizer_that_died_after_completing_is_finished_exactly_once(
+    resources: WorkerResources,
+) -> None:
+    spec_dict = {**USERS, "rows": 200_000}
+    spec = parse_spec(spec_dict)
+    job = await new_job(resources, 200_000)
+    claimed = await resources.jobs.claim(job.id, 30, 5)
+    assert claimed is not None
+    ranges = [(s.first_block, s.stop_block) for s in plan_shards(spec, SHARD_BYTES)]
+    assert len(ranges) > 1
+    store, shards = resources.store, ShardRepository(resources.pool)
+    key = f"jobs/{job.id}/1/users.csv"
+    upload_id = store.start_upload(key, "text/csv")
+    assert await shards.plan(job.id, claimed.attempt, upload_id, key, ranges)
+    # Every shard is made and uploaded, as workers would...
+    for number, (first, stop) in enumerate(ranges):
+        claim = await shards.claim(job.id, number, 30, 5)
+        assert claim is not None
+        data = b"".join(d for _, d in iter_encoded(spec, first, stop))
+        etag = store.put_part(key, upload_id, claim.part_number, io.BytesIO(data), len(data))
+        rows = sum(n for n, _ in iter_encoded(spec, first, stop))
+        assert await shards.finish(claim, etag, len(data), rows) == len(ranges) - 1 - number
+    # ...and the last one's worker completed the upload and died before it finished the job.
+    store.complete_upload(key, upload_id, await shards.etags(job.id))
+    await resources.pool.execute(
+        "UPDATE jobs SET heartbeat_at = now() - interval '1 hour',"
+        " enqueued_at = now() - interval '1 hour' WHERE id = $1",
+        job.id,
+    )
+    # The reconciler sees a job with every shard in that nobody completed.
+    assert job.id in await shards.claim_to_finalize(30)
+
+    await finalize_sharded_job(resources, job.id)
+    done = await resources.jobs.get(job.id)
+    expected = expected_bytes(spec_dict)
+    assert done is not None and done.state is JobState.SUCCEEDED
+    assert (done.size_bytes, done.sha256) == (len(expected), hashlib.sha256(expected).hexdigest())
+    # A second finalize (a duplicate message) changes nothing.
+    await finalize_sharded_job(resources, job.id)
+    assert await resources.jobs.get(job.id) == done
