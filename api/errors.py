@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from generators.errors import SpecError
+from storage.database import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,13 @@ def _on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response
     )
 
 
+def _on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    """503 while the database is unreachable (restart, failover); any other error is a bug."""
+    if database_unavailable(exc):
+        return _on_unavailable(request, exc)
+    return _on_bug(request, exc)
+
+
 def _on_bug(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "internal error")
@@ -122,8 +130,8 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     ValidationException: _on_validation_error,
     HTTPException: _on_http_error,
     OSError: _on_unavailable,
-    asyncpg.PostgresConnectionError: _on_unavailable,
-    asyncpg.CannotConnectNowError: _on_unavailable,
-    asyncpg.InterfaceError: _on_unavailable,
+    asyncpg.PostgresError: _on_database_error,
+    asyncpg.InterfaceError: _on_database_error,
+    asyncpg.InternalClientError: _on_database_error,
     HTTP_500_INTERNAL_SERVER_ERROR: _on_bug,
 }

@@ -41,6 +41,7 @@ async def _timed(
     "/ready",
     operation_id="ready",
     summary="Readiness: PostgreSQL, the broker and storage, each with its latency",
+    description="Answers 503 with Retry-After while any of them cannot be reached.",
     tags=["ops"],
 )
 async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
@@ -62,4 +63,8 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
     result = Readiness(
         ready=all(c.ok for c in checks), checks=dict(zip(names, checks, strict=True))
     )
-    return Response(result, status_code=200 if result.ready else 503)
+    if result.ready:
+        return Response(result, status_code=200)
+    # As every other 503 of this API: a load balancer or client may try again after this long.
+    retry_after = str(state.settings.jobs.retry_after_seconds)
+    return Response(result, status_code=503, headers={"Retry-After": retry_after})

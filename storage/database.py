@@ -16,6 +16,31 @@ log = logging.getLogger(__name__)
 # Any number will do as long as it is ours alone: it serialises concurrent migrators.
 _MIGRATION_LOCK = 0x7464_6275_6464_79
 
+# What asyncpg raises while the server cannot be reached or is going away (a restart, a
+# failover, a full connection table). The pool reconnects by itself once the server is back,
+# so the same call made a little later succeeds.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable; TimeoutError is one too
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, and a connection lost mid-query
+    asyncpg.AdminShutdownError,  # 57P01: the server is shutting down
+    asyncpg.CrashShutdownError,  # 57P02
+    asyncpg.CannotConnectNowError,  # 57P03: starting up or shutting down
+    asyncpg.TooManyConnectionsError,  # 53300
+    asyncpg.InterfaceError,  # "connection is closed", "pool is closing"
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached now, rather than a bug or bad data."""
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    # A connection the server has just ended, used in the instant before asyncpg notices the
+    # closed socket, fails with this protocol-state error instead of a connection error
+    # (MagicStack/asyncpg#1069); the pool replaces the connection on its next checkout.
+    return isinstance(exc, asyncpg.InternalClientError) and str(exc).startswith(
+        "cannot switch to state"
+    )
+
 
 @dataclass(frozen=True)
 class Migration:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import dramatiq
+import redis
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
 from core.settings import BrokerSettings
+
+# How long one Redis command may wait for the server. Without a limit, a server that stops
+# answering (a frozen host, a partition) holds every send for ever, and with it the API's
+# request and one of its few threads. A send that times out is no loss: the job's row is
+# committed first, and the reconciler sends it again.
+REDIS_TIMEOUT_SECONDS = 5.0
 
 
 def build_broker(settings: BrokerSettings) -> dramatiq.Broker:
@@ -18,7 +25,10 @@ def build_broker(settings: BrokerSettings) -> dramatiq.Broker:
     if url.startswith(("amqp://", "amqps://")):
         broker = RabbitmqBroker(url=url)
     elif url.startswith(("redis://", "rediss://", "unix://")):
-        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+        )
+        broker = RedisBroker(client=client)  # type: ignore[no-untyped-call]
     else:
         scheme = url.partition(":")[0]  # never the whole URL: it may hold a password
         raise RuntimeError(f"BROKER_URL must be redis://, unix:// or amqp://, not {scheme}://")

@@ -16,6 +16,7 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.broker import MessageProxy
 
+from storage.database import database_unavailable
 from storage.objects import discard_unfinished, job_prefix
 from workers.messages import FINALIZE_JOB, GENERATE_JOB, GENERATE_SHARD
 from workers.resources import current_resources
@@ -56,6 +57,11 @@ class FailExhaustedJobs(dramatiq.Middleware):
         if exception is None or not message.failed or message.actor_name not in _JOB_ACTORS:
             return
         job_id = uuid.UUID(message.args[0])
+        if database_unavailable(exception):
+            # The job's row is the truth and could not be reached: it still says queued or
+            # running, and the reconciler sends it again once the database is back.
+            log.warning("job %s: a message gave up while the database was unreachable", job_id)
+            return
         # Retries has already counted this failure: the count is the number of attempts made.
         attempts = message.options.get("retries", 1)
         reason = f"generation failed after {attempts} attempts: {describe_failure(exception)}"

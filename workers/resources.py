@@ -1,7 +1,8 @@
 """What actors share inside one worker process: the database pool and the object store.
 
 The pool lives on Dramatiq's asyncio event-loop thread, so it is opened after the AsyncIO
-middleware has started that loop, and closed before the loop stops.
+middleware has started that loop (and before the worker takes its first message), and closed
+before the loop stops.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ class WorkerResourcesMiddleware(dramatiq.Middleware):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # Before, not after: the worker's threads start taking messages between the two hooks,
+        # and a message taken before the pool is open would fail and spend one of its retries.
+        # AsyncIO, added earlier, has started the event loop by now.
         global _current
         loop = get_event_loop_thread()
         if loop is None:

@@ -1,0 +1,328 @@
+"""Faults injected mid-job into servers of the tests' own: PostgreSQL and Redis restarted, the API
+killed between its commit and its send. Each job still ends with the very file expected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redis
+
+from storage.commands import apply_migrations
+from tests.integration.test_end_to_end import USERS, download, expected_bytes
+from tests.private_services import PrivatePostgres, PrivateRedis, SilentServer
+from tests.services import Process, Stack, free_port, job_when, new_api_key, wait_until
+from workers.broker import REDIS_TIMEOUT_SECONDS
+
+
+async def _fetchval(url: str, statement: str, *args: Any) -> Any:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        return await conn.fetchval(statement, *args)
+    finally:
+        await conn.close()
+
+
+def _sql(url: str, statement: str, *args: Any) -> Any:
+    return asyncio.run(_fetchval(url, statement, *args))
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres()
+    server.start()
+    _sql(server.url(), "CREATE DATABASE tdbuddy")
+    asyncio.run(apply_migrations(server.url("tdbuddy")))
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[PrivateRedis]:
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.remove()
+
+
+def _stop(process: Process) -> None:
+    """SIGTERM to the process alone: Dramatiq's main process passes it on to its workers once.
+
+    Stack.stop signals the whole group, so a worker gets it twice, takes the second for
+    "kill now" and hangs on its event-loop thread until the SIGKILL 15 s later.
+    """
+    if process.alive():
+        process.popen.send_signal(signal.SIGTERM)
+        try:
+            process.popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.stop()
+
+
+@pytest.fixture
+def private_stack(
+    stack_env: dict[str, str],
+    postgres: PrivatePostgres,
+    redis_server: PrivateRedis,
+    tmp_path: Path,
+) -> Iterator[Stack]:
+    """API, one worker and the scheduler on the private servers, fresh for each test.
+
+    The worker runs one thread that holds one message at a time, so the rest of a job's
+    messages wait in Redis, where a restart loses them.
+    """
+    # A test that failed half-way may have left a server down.
+    if not postgres.running:
+        postgres.start()
+    if not redis_server.running:
+        redis_server.start()
+    port = free_port()
+    env = {
+        **stack_env,
+        "DATABASE_URL": postgres.url("tdbuddy"),
+        "REDIS_URL": redis_server.url,
+        "BROKER_URL": redis_server.url,
+        "BROKER_QUEUE": f"faults-{uuid.uuid4().hex[:8]}",
+        "API_PORT": str(port),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "WORKER_THREADS": "1",
+        "dramatiq_queue_prefetch": "1",
+    }
+    stack = Stack(env, tmp_path)
+    stack.start_api()
+    stack.start("worker", "worker")
+    stack.start("scheduler", "scheduler")
+    yield stack
+    for process in reversed(stack.processes):
+        _stop(process)
+
+
+@pytest.fixture
+def private_client(private_stack: Stack) -> Iterator[httpx.Client]:
+    key = new_api_key(private_stack.env, f"carol-{uuid.uuid4().hex[:6]}")
+    with private_stack.client(key) as client:
+        yield client
+
+
+def _queue_keys(stack: Stack) -> tuple[str, str]:
+    """Dramatiq's Redis keys for the stack's queue: messages waiting, and dead messages."""
+    queue = stack.env["BROKER_QUEUE"]
+    return f"dramatiq:{queue}", f"dramatiq:{queue}.XQ"
+
+
+def _assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, (response.request.url, response.text)
+    assert int(response.headers["retry-after"]) >= 1
+    body = response.json()
+    assert body["error"] == "unavailable", body
+    assert body["field"] is None and body["detail"]
+
+
+def test_postgres_restarted_mid_job_503_while_down_then_the_job_finishes_with_the_right_file(
+    private_stack: Stack,
+    private_client: httpx.Client,
+    postgres: PrivatePostgres,
+    redis_server: PrivateRedis,
+) -> None:
+    client = private_client
+    database = postgres.url("tdbuddy")
+    small = {**USERS, "name": "small", "rows": 100}
+    small_done = job_when(
+        client,
+        client.post("/v1/jobs", json=small).json()["url"],
+        lambda j: j["state"] == "succeeded",
+        60,
+    )
+    spec = {**USERS, "name": "big", "rows": 1_000_000, "seed": 11}
+    job = client.post("/v1/jobs", json=spec).json()
+    job_when(client, job["url"], lambda j: j["progress"]["rows_done"] > 0, 60)
+
+    # One request is in flight when the server goes down: it waits on a lock that only API
+    # requests touch (every one reads its caller's key first).
+    with postgres.locked("tdbuddy", "api_keys"), ThreadPoolExecutor(1) as pool:
+        wait_until(lambda: _sql(database, _KEYS_LOCKED), 10, "the lock on api_keys")
+        in_flight = pool.submit(httpx.get, job["url"], headers=_auth(client), timeout=30)
+        wait_until(lambda: _sql(database, _KEY_LOOKUP_WAITING), 10, "the request to wait")
+        postgres.stop()
+        _assert_unavailable(in_flight.result())
+
+    # Every endpoint that needs the database says so with a 503 a client can act on.
+    _assert_unavailable(client.get(job["url"]))
+    _assert_unavailable(client.get("/v1/jobs"))
+    _assert_unavailable(client.post("/v1/jobs", json=small))
+    _assert_unavailable(client.get(f"{job['url']}/edge-cases"))
+    _assert_unavailable(client.post(f"{job['url']}/cancel"))
+    _assert_unavailable(client.get(small_done["file"]["download_url"]))
+    ready = client.get("/ready")
+    assert ready.status_code == 503 and int(ready.headers["retry-after"]) >= 1
+    assert ready.json()["checks"]["database"]["ok"] is False
+    assert client.get("/health").status_code == 200
+
+    # The outage outlasts the worker's retries: some of the job's messages die of it.
+    _, dead = _queue_keys(private_stack)
+    broker = redis.Redis.from_url(redis_server.url)
+    wait_until(lambda: broker.zcard(dead) > 0, 30, "a message to use up its retries")
+    postgres.start()
+
+    # The same API process answers again once its pool reconnects: nobody restarted it.
+    wait_until(lambda: client.get("/ready").status_code == 200, 30, "the API to be ready again")
+    done = job_when(client, job["url"], lambda j: j["state"] in ("succeeded", "failed"), 60)
+    assert done["state"] == "succeeded", done
+    assert download(client, done["file"]["download_url"]).content == expected_bytes(spec)
+    assert [p.name for p in private_stack.processes] == ["api", "worker", "scheduler"]
+    assert all(p.alive() for p in private_stack.processes)
+
+
+_KEYS_LOCKED = (
+    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+    " WHERE c.relname = 'api_keys' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+)
+_KEY_LOOKUP_WAITING = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE wait_event_type = 'Lock' AND query LIKE '%api_keys%'"
+)
+
+
+def _auth(client: httpx.Client) -> dict[str, str]:
+    return {"Authorization": client.headers["authorization"]}
+
+
+def test_redis_restarted_mid_job_loses_the_queue_and_the_jobs_still_finish(
+    private_stack: Stack, private_client: httpx.Client, redis_server: PrivateRedis
+) -> None:
+    client = private_client
+    big = {**USERS, "name": "big", "rows": 1_000_000, "seed": 21}
+    big_job = client.post("/v1/jobs", json=big).json()
+    job_when(client, big_job["url"], lambda j: j["progress"]["rows_done"] > 0, 60)
+    queued = {**USERS, "name": "queued", "rows": 1_000, "seed": 22}
+    queued_job = client.post("/v1/jobs", json=queued).json()
+    waiting, _ = _queue_keys(private_stack)
+    broker = redis.Redis.from_url(redis_server.url)
+    # The worker is busy with the big job and holds no more: the queued one waits in Redis ...
+    assert broker.llen(waiting) > 0
+    redis_server.stop()
+
+    # A job submitted while Redis is down is still accepted: its row is the promise.
+    during = {**USERS, "name": "during", "rows": 1_000, "seed": 23}
+    submitted = client.post("/v1/jobs", json=during)
+    assert submitted.status_code == 202, submitted.text
+
+    redis_server.start()
+    assert broker.llen(waiting) == 0  # ... and the restart lost it.
+    wait_until(lambda: client.get("/ready").status_code == 200, 30, "the API's broker to reconnect")
+
+    jobs = ((big, big_job["url"]), (queued, queued_job["url"]), (during, submitted.json()["url"]))
+    for spec, url in jobs:
+        done = job_when(client, url, lambda j: j["state"] in ("succeeded", "failed"), 60)
+        assert done["state"] == "succeeded", done
+        assert download(client, done["file"]["download_url"]).content == expected_bytes(spec)
+    # The same worker, API and scheduler did it all: each reconnected by itself.
+    assert [p.name for p in private_stack.processes] == ["api", "worker", "scheduler"]
+    assert all(p.alive() for p in private_stack.processes)
+    after = {**USERS, "name": "after", "rows": 1_000, "seed": 24}
+    done = job_when(
+        client,
+        client.post("/v1/jobs", json=after).json()["url"],
+        lambda j: j["state"] == "succeeded",
+        30,
+    )
+    assert download(client, done["file"]["download_url"]).content == expected_bytes(after)
+
+
+def _start_api(stack: Stack, name: str, broker_url: str) -> tuple[Process, str]:
+    """Another API process on the stack's database, sending to the broker at `broker_url`."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    api = stack.start(
+        name,
+        "api",
+        API_PORT=str(port),
+        PUBLIC_URL=base_url,
+        REDIS_URL=broker_url,
+        BROKER_URL=broker_url,
+    )
+    wait_until(lambda: _answers(base_url), 30, f"API {name} to answer (log: {api.log_path})")
+    return api, base_url
+
+
+def _answers(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_api_killed_between_commit_and_send_the_reconciler_sends_the_job(
+    private_stack: Stack, private_client: httpx.Client, postgres: PrivatePostgres
+) -> None:
+    # An API whose broker accepts the connection and never answers: it commits the job,
+    # then waits in the send, and is killed right there.
+    hung_broker = SilentServer()
+    doomed, doomed_url = _start_api(private_stack, "api-doomed", hung_broker.url)
+    name = f"orphan-{uuid.uuid4().hex[:6]}"
+    spec = {**USERS, "name": name, "rows": 1_000, "seed": 31}
+    with ThreadPoolExecutor(1) as pool:
+        submitting = pool.submit(
+            httpx.post,
+            f"{doomed_url}/v1/jobs",
+            json=spec,
+            headers=_auth(private_client),
+            timeout=30,
+        )
+        database = postgres.url("tdbuddy")
+        job_id = wait_until(
+            lambda: _sql(database, "SELECT id FROM jobs WHERE name = $1", name), 10, "the commit"
+        )
+        wait_until(lambda: hung_broker.connections > 0, 10, "the API to start its send")
+        doomed.kill()
+        # The user never heard back: the connection closed without an answer ...
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            submitting.result()
+    hung_broker.close()
+
+    # ... yet the job runs, sent by the reconciler, and the file is the one expected.
+    done = job_when(
+        private_client, f"/v1/jobs/{job_id}", lambda j: j["state"] in ("succeeded", "failed"), 60
+    )
+    assert done["state"] == "succeeded", done
+    body = download(private_client, done["file"]["download_url"]).content
+    assert body == expected_bytes(spec)
+
+
+def test_a_broker_that_never_answers_delays_a_submit_only_by_the_broker_timeout(
+    private_stack: Stack, private_client: httpx.Client
+) -> None:
+    hung_broker = SilentServer()
+    _, stuck_url = _start_api(private_stack, "api-stuck", hung_broker.url)
+    spec = {**USERS, "name": "stuck", "rows": 1_000, "seed": 41}
+    started = time.monotonic()
+    submitted = httpx.post(
+        f"{stuck_url}/v1/jobs",
+        json=spec,
+        headers=_auth(private_client),
+        timeout=REDIS_TIMEOUT_SECONDS + 10,
+    )
+    assert submitted.status_code == 202, submitted.text
+    assert time.monotonic() - started < REDIS_TIMEOUT_SECONDS + 5
+    assert hung_broker.connections > 0  # it did try, and gave up
+    hung_broker.close()
+    done = job_when(
+        private_client,
+        f"/v1/jobs/{submitted.json()['id']}",
+        lambda j: j["state"] in ("succeeded", "failed"),
+        60,
+    )
+    assert done["state"] == "succeeded", done
+    assert download(private_client, done["file"]["download_url"]).content == expected_bytes(spec)
