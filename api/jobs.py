@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -200,9 +201,10 @@ class JobController(Controller):
                 await asyncio.to_thread(
                     send_generate_job, state.broker, state.settings.broker.queue, job.id
                 )
-                await state.jobs.mark_enqueued(job.id)
             except Exception:
                 log.exception("job %s committed but not sent; the reconciler will send it", job.id)
+                with contextlib.suppress(Exception):  # the database may be what is down
+                    await state.jobs.mark_unsent(job.id)
         headers = {"Location": f"/v1/jobs/{job.id}"}
         if not job.state.is_final:
             headers["Retry-After"] = str(state.settings.jobs.retry_after_seconds)

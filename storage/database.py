@@ -102,6 +102,17 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release a connection to the pool as it is, without asyncpg's reset query.
+
+    The default runs `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
+    release: a round trip that cost 13 % of the API's event loop per request. Nothing here
+    leaves session state behind (advisory locks are transaction-scoped, except the
+    migrator's, which it unlocks itself; no LISTEN, no cursors, no SET), and asyncpg still
+    rolls back a transaction left open.
+    """
+
+
 async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
     """A connection pool on settings.url, with jsonb read and written as Python values."""
     if settings.url is None:
@@ -112,6 +123,7 @@ async def create_pool(settings: DatabaseSettings) -> asyncpg.Pool:
         max_size=settings.pool_max,
         command_timeout=settings.command_timeout,
         init=_init_connection,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool

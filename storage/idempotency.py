@@ -95,8 +95,10 @@ class SubmissionRepository:
         KeyInFlight or KeyUsedForAnotherRequest, writing nothing, for a key that
         cannot be honoured.
         """
-        async with self._pool.acquire() as conn, conn.transaction():
-            if key is not None:
+        async with self._pool.acquire() as conn:
+            if key is None:  # one statement or two, each whole on its own: no transaction
+                return Submission(await self._insert(conn, job, reuse_file), created=True)
+            async with conn.transaction():
                 if not await conn.fetchval(query("lock_idempotency_key"), key.api_key_id, key.key):
                     raise KeyInFlight(key.key)
                 earlier = await conn.fetchrow(
@@ -109,16 +111,7 @@ class SubmissionRepository:
                     if earlier["request_fingerprint"] != key.request_fingerprint:
                         raise KeyUsedForAnotherRequest(key.key)
                     return Submission(JobRecord.from_row(earlier), created=False)
-            row = None
-            if reuse_file:
-                row = await conn.fetchrow(
-                    query("insert_reused_job"),
-                    *job.values(),
-                    REUSE_MIN_REMAINING.total_seconds(),
-                )
-            if row is None:
-                row = await conn.fetchrow(query("insert_job"), *job.values())
-            if key is not None:
+                created = await self._insert(conn, job, reuse_file)
                 await conn.execute(
                     query("insert_idempotency_key"),
                     key.api_key_id,
@@ -126,7 +119,18 @@ class SubmissionRepository:
                     key.request_fingerprint,
                     job.id,
                 )
-            return Submission(JobRecord.from_row(row), created=True)
+                return Submission(created, created=True)
+
+    async def _insert(self, conn: asyncpg.Connection, job: NewJob, reuse_file: bool) -> JobRecord:
+        """The new job: succeeded on a live identical file when allowed and found, else queued."""
+        row = None
+        if reuse_file:
+            row = await conn.fetchrow(
+                query("insert_reused_job"), *job.values(), REUSE_MIN_REMAINING.total_seconds()
+            )
+        if row is None:
+            row = await conn.fetchrow(query("insert_job"), *job.values())
+        return JobRecord.from_row(row)
 
     async def delete_expired_keys(self) -> int:
         """Removes the idempotency keys past their lifetime; returns how many. For a schedule."""

@@ -93,8 +93,9 @@ class JobRepository:
         )
         return JobRecord.from_row(row)
 
-    async def mark_enqueued(self, job_id: uuid.UUID) -> None:
-        await self._pool.execute(query("mark_enqueued"), job_id)
+    async def mark_unsent(self, job_id: uuid.UUID) -> None:
+        """Records that the job's message was not sent, for the reconciler to send at once."""
+        await self._pool.execute(query("mark_unsent"), job_id)
 
     async def get(self, job_id: uuid.UUID) -> JobRecord | None:
         row = await self._pool.fetchrow(query("get_job"), job_id)

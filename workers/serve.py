@@ -8,6 +8,11 @@ import sys
 
 from core.settings import Settings
 
+# Dramatiq's idle consumer waits up to this long (ms) before it looks at the queue again;
+# its default of 1000 made a small job wait 0.3 s for pickup at the median and 0.8 s at p99
+# (benchmarks/api_load.py --only pickup), for 10 cheap polls a second per idle process.
+IDLE_POLL_MS = "100"
+
 
 def run_worker(args: argparse.Namespace) -> int:
     threads = args.threads or Settings.from_env().broker.worker_threads
@@ -21,5 +26,6 @@ def run_worker(args: argparse.Namespace) -> int:
         "--threads",
         str(threads),
     ]
+    os.environ.setdefault("dramatiq_worker_timeout", IDLE_POLL_MS)
     os.execv(sys.executable, argv)  # noqa: S606 - a fixed argv, no shell
     return 0  # not reached: exec replaces this process

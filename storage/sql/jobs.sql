@@ -1,10 +1,15 @@
 -- name: insert_job
-INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+-- Counted as sent at once: the send follows the commit, and one that fails clears it
+-- (mark_unsent). An API that dies in between leaves the job for the reconciler's re-send
+-- after JOB_REQUEUE_AFTER_SECONDS. (One commit per submit instead of two.)
+INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name,
+                  enqueued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
 RETURNING *;
 
--- name: mark_enqueued
-UPDATE jobs SET enqueued_at = now() WHERE id = $1 AND state = 'queued';
+-- name: mark_unsent
+-- The send failed: the reconciler's next tick sends the job.
+UPDATE jobs SET enqueued_at = NULL WHERE id = $1 AND state = 'queued';
 
 -- name: get_job_for_user
 SELECT * FROM jobs WHERE id = $1 AND user_id = $2;
