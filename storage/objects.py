@@ -5,7 +5,7 @@ a local writer appends to a temporary file; neither holds the whole file. Both c
 SHA-256 as the bytes go by, and both can abort what an earlier, crashed attempt left behind.
 
 A big job's shards are written by several workers into one upload, each as its numbered part
-(`start_upload`, `put_part`, `complete_upload`); nobody sees every byte go by, so the finished
+(`start_upload`, `open_part`, `complete_upload`); nobody sees every byte go by, so the finished
 object's SHA-256 is taken as the parts are joined (local) or read back from storage (S3).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 import urllib.parse
 import uuid
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ import msgspec
 from core.settings import StorageSettings
 
 DIGEST_CHUNK_BYTES = 1024 * 1024
+# A part for S3 waits in memory up to this size, then on local disk, until it is complete.
+SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 
 
 def multipart_etag(etags: Sequence[str]) -> str:
@@ -51,11 +54,19 @@ class ObjectWriter(Protocol):
     def abort(self) -> None: ...
 
 
+class PartWriter(Protocol):
+    """One numbered part of an upload, written in pieces; commit returns its ETag."""
+
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> str: ...
+    def abort(self) -> None: ...
+
+
 class ObjectStore(Protocol):
     def open_writer(self, key: str, content_type: str) -> ObjectWriter: ...
     # An upload written in numbered parts by several workers (the shards of a big job).
     def start_upload(self, key: str, content_type: str) -> str: ...
-    def put_part(self, key: str, upload_id: str, number: int, body: BinaryIO, size: int) -> str: ...
+    def open_part(self, key: str, upload_id: str, number: int) -> PartWriter: ...
     def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> StoredObject: ...
     def abort_upload(self, key: str, upload_id: str) -> None: ...
     def abort_uploads(self, prefix: str) -> int: ...
@@ -102,18 +113,9 @@ class S3ObjectStore:
         upload_id: str = created["UploadId"]
         return upload_id
 
-    def put_part(self, key: str, upload_id: str, number: int, body: BinaryIO, size: int) -> str:
-        """Uploads part ``number``; sending the same part again replaces it."""
-        answer = self.client.upload_part(
-            Bucket=self.bucket,
-            Key=key,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=body,
-            ContentLength=size,
-        )
-        etag: str = answer["ETag"]
-        return etag
+    def open_part(self, key: str, upload_id: str, number: int) -> PartWriter:
+        """Part ``number``, uploaded when committed; sending a part again replaces it."""
+        return _S3PartWriter(self, key, upload_id, number)
 
     def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> StoredObject:
         """Joins the parts into the object and returns its size and SHA-256, read back.
@@ -225,6 +227,38 @@ class _S3Writer:
         self._store.abort_upload(self.key, self.upload_id)
 
 
+class _S3PartWriter:
+    """A part for S3, which needs its length before the first byte: the bytes wait in memory
+    up to SPOOL_MEMORY_BYTES, then in a temporary file, until the part is complete."""
+
+    def __init__(self, store: S3ObjectStore, key: str, upload_id: str, number: int) -> None:
+        self._store, self._key, self._upload_id, self._number = store, key, upload_id, number
+        self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
+
+    def write(self, data: bytes) -> None:
+        self._spool.write(data)
+
+    def commit(self) -> str:
+        try:
+            size = self._spool.tell()
+            self._spool.seek(0)
+            answer = self._store.client.upload_part(
+                Bucket=self._store.bucket,
+                Key=self._key,
+                UploadId=self._upload_id,
+                PartNumber=self._number,
+                Body=self._spool,
+                ContentLength=size,
+            )
+        finally:
+            self._spool.close()
+        etag: str = answer["ETag"]
+        return etag
+
+    def abort(self) -> None:
+        self._spool.close()
+
+
 class LocalObjectStore:
     """Files under one folder: the embedded mode's storage, streamed by the API itself."""
 
@@ -249,14 +283,9 @@ class LocalObjectStore:
         self._path(key).parent.mkdir(parents=True, exist_ok=True)
         return uuid.uuid4().hex
 
-    def put_part(self, key: str, upload_id: str, number: int, body: BinaryIO, size: int) -> str:
-        path = self._part_path(key, upload_id, number)
-        temp = path.with_name(f".{uuid.uuid4().hex}.partial")
-        digest = hashlib.md5(usedforsecurity=False)
-        with open(temp, "wb") as out:
-            _copy_hashing(body, digest, out)
-        os.replace(temp, path)
-        return f'"{digest.hexdigest()}"'
+    def open_part(self, key: str, upload_id: str, number: int) -> PartWriter:
+        """Part ``number``, written straight into the folder and put in place on commit."""
+        return _LocalPartWriter(self._part_path(key, upload_id, number))
 
     def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> StoredObject:
         """Joins the parts into the file, hashing them on the way; again, it reads it back."""
@@ -330,6 +359,28 @@ class _LocalWriter:
         self._file.close()
         os.replace(self._temp, self._final)
         return StoredObject(self.key, self._size, self._digest.hexdigest())
+
+    def abort(self) -> None:
+        self._file.close()
+        self._temp.unlink(missing_ok=True)
+
+
+class _LocalPartWriter:
+    """A part on the local disk: a temporary file in the folder, renamed into place."""
+
+    def __init__(self, final_path: Path) -> None:
+        self._final = final_path
+        self._temp = final_path.with_name(f".{uuid.uuid4().hex}.partial")
+        self._file: BinaryIO = open(self._temp, "wb")  # noqa: SIM115 - closed in commit/abort
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def commit(self) -> str:
+        self._file.close()
+        os.replace(self._temp, self._final)
+        # Nothing checks a local part's ETag; it only has to name this version of the part.
+        return f'"{uuid.uuid4().hex}"'
 
     def abort(self) -> None:
         self._file.close()

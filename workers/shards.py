@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import dramatiq
 
@@ -28,7 +27,7 @@ from generators.output import file_type, iter_encoded
 from generators.sharding import ShardRange
 from generators.spec import DatasetSpec, parse_spec
 from storage.jobs import JobRecord
-from storage.objects import job_object_key
+from storage.objects import PartWriter, job_object_key
 from storage.shards import ShardClaim, ShardRepository
 from workers.failures import describe_failure
 from workers.leases import holding_lease, job_lease
@@ -36,9 +35,6 @@ from workers.messages import send_generate_shard
 from workers.resources import WorkerResources
 
 log = logging.getLogger(__name__)
-
-# A shard's bytes wait for their upload in memory up to this size, then on local disk.
-SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 
 
 class ShardLost(Exception):
@@ -114,25 +110,32 @@ async def _upload_shard(
     """Encodes the shard's blocks and uploads them as its part; returns (etag, bytes, rows)."""
     spec = parse_spec(claim.spec)
     blocks = iter_encoded(spec, claim.first_block, claim.stop_block)
-    rows_done = 0
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
-        while (block := await asyncio.to_thread(next, blocks, None)) is not None:
-            rows, data = block
-            await asyncio.to_thread(spool.write, data)
+    part = await asyncio.to_thread(
+        res.store.open_part, claim.object_key, claim.upload_id, claim.part_number
+    )
+    rows_done = size = 0
+    try:
+        while (block := await asyncio.to_thread(_write_next, blocks, part)) is not None:
+            rows, written = block
             rows_done += rows
+            size += written
             if lost.is_set() or not await repository.record_progress(claim, rows_done):
                 raise ShardLost
-        size = spool.tell()
-        spool.seek(0)
-        etag = await asyncio.to_thread(
-            res.store.put_part,
-            claim.object_key,
-            claim.upload_id,
-            claim.part_number,
-            spool,  # type: ignore[arg-type]  # a SpooledTemporaryFile reads like a file
-            size,
-        )
+        etag = await asyncio.to_thread(part.commit)
+    except BaseException:
+        await asyncio.to_thread(part.abort)
+        raise
     return etag, size, rows_done
+
+
+def _write_next(blocks: Iterator[tuple[int, bytes]], part: PartWriter) -> tuple[int, int] | None:
+    """Encodes the next block into the part: (rows, bytes), or None after the last one."""
+    block = next(blocks, None)
+    if block is None:
+        return None
+    rows, data = block
+    part.write(data)
+    return rows, len(data)
 
 
 async def _fail_job(res: WorkerResources, claim: ShardClaim, reason: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import itertools
 import uuid
 from typing import Any
@@ -23,6 +22,7 @@ from generators.spec import parse_spec
 from storage.shards import ShardRepository
 from tests.integration.test_end_to_end import USERS, download, expected_bytes
 from tests.integration.test_generation import new_job
+from tests.integration.test_storage import put_part
 from tests.services import Stack, job_when, wait_until
 from workers.broker import build_broker
 from workers.messages import send_generate_shard
@@ -205,7 +205,7 @@ async def test_a_finalizer_that_died_after_completing_is_finished_exactly_once(
         claim = await shards.claim(job.id, number, 30, 5)
         assert claim is not None
         data = b"".join(d for _, d in iter_encoded(spec, first, stop))
-        etag = store.put_part(key, upload_id, claim.part_number, io.BytesIO(data), len(data))
+        etag = put_part(store, key, upload_id, claim.part_number, data)
         rows = sum(n for n, _ in iter_encoded(spec, first, stop))
         assert await shards.finish(claim, etag, len(data), rows) == len(ranges) - 1 - number
     # ...and the last one's worker completed the upload and died before it finished the job.
