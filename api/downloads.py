@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import mimetypes
 from typing import Any
 
 from litestar import Request, get
-from litestar.response import File, Redirect
+from litestar.response import File, Redirect, Stream
 
 from api.errors import ApiError
 from api.state import AppState
 from core.jobs import JobState
 from storage.jobs import JobRecord
 from storage.links import ExpiredLink, TamperedLink, verify_link
+from storage.objects import content_disposition, local_object_chunks, local_object_size
 
 
 def ensure_downloadable(job: JobRecord | None, now: dt.datetime) -> JobRecord:
@@ -33,7 +35,7 @@ def ensure_downloadable(job: JobRecord | None, now: dt.datetime) -> JobRecord:
     summary="Fetch a job's file through its signed link (302 to storage, or the file itself)",
     tags=["downloads"],
 )
-async def download(request: Request[Any, Any, Any], token: str) -> Redirect | File:
+async def download(request: Request[Any, Any, Any], token: str) -> Redirect | File | Stream:
     state = AppState.of(request)
     now = dt.datetime.now(dt.UTC)
     try:
@@ -51,4 +53,14 @@ async def download(request: Request[Any, Any, Any], token: str) -> Redirect | Fi
     path = state.store.local_path(job.object_key)
     if path is None or not path.exists():
         raise ApiError(410, "gone", "the file is no longer in storage")
+    if path.is_dir():  # a sharded file on local storage: its parts, read in order
+        return Stream(
+            local_object_chunks(path),
+            media_type=mimetypes.guess_type(job.file_name)[0] or "application/octet-stream",
+            headers={
+                "Content-Length": str(local_object_size(path)),
+                "Content-Disposition": content_disposition(job.file_name),
+                "Cache-Control": "no-store",
+            },
+        )
     return File(path=path, filename=job.file_name, headers={"Cache-Control": "no-store"})

@@ -6,7 +6,8 @@ SHA-256 as the bytes go by, and both can abort what an earlier, crashed attempt 
 
 A big job's shards are written by several workers into one upload, each as its numbered part
 (`start_upload`, `open_part`, `complete_upload`); nobody sees every byte go by, so the finished
-object's SHA-256 is taken as the parts are joined (local) or read back from storage (S3).
+object's SHA-256 is read back from storage once it is complete. On the local disk a
+completed upload stays a folder of its parts, which downloads read in order.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 import urllib.parse
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -288,42 +290,48 @@ class LocalObjectStore:
         return _LocalPartWriter(self._part_path(key, upload_id, number))
 
     def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> StoredObject:
-        """Joins the parts into the file, hashing them on the way; again, it reads it back."""
+        """Makes the parts the object, in place, and returns its size and SHA-256.
+
+        The object is a folder of its parts (`00001`, `00002`…) that downloads read in order:
+        joining gigabytes into one file would copy every byte once more, serially, after all
+        the shards are done. The parts are moved into a hidden folder, which is then renamed
+        into place; a retry after a crash goes on from wherever the moves stopped.
+        """
         final = self._path(key)
         parts = [self._part_path(key, upload_id, n) for n in range(1, len(etags) + 1)]
-        digest, size = hashlib.sha256(), 0
-        if final.exists() and not any(part.exists() for part in parts):  # completed before
-            with open(final, "rb") as source:
-                size = _copy_hashing(source, digest)
-            return StoredObject(key, size, digest.hexdigest())
-        joined = final.with_name(f".{upload_id}.partial")
-        with open(joined, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as source:
-                    size += _copy_hashing(source, digest, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(joined, final)
-        for part in parts:
-            part.unlink(missing_ok=True)
+        if not (final.is_dir() and not any(part.exists() for part in parts)):  # not done yet
+            joining = final.with_name(f".{upload_id}.joined.partial")
+            joining.mkdir(exist_ok=True)
+            for number, part in enumerate(parts, start=1):
+                moved = joining / f"{number:05d}"
+                if part.exists():
+                    os.replace(part, moved)
+                elif not moved.exists():
+                    raise FileNotFoundError(f"part {number} of {key} is missing")
+            os.replace(joining, final)
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in local_object_chunks(final):
+            digest.update(chunk)
+            size += len(chunk)
         return StoredObject(key, size, digest.hexdigest())
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         for path in self._path(key).parent.glob(f".{upload_id}.*partial"):
-            path.unlink(missing_ok=True)
+            _remove(path)
 
     def abort_uploads(self, prefix: str) -> int:
-        """Deletes every unfinished file under `prefix`."""
+        """Deletes every unfinished file (or folder of parts) under `prefix`."""
         folder = self._path(prefix)
         if not folder.is_dir():
             return 0
         partial = list(folder.rglob(".*.partial"))
         for path in partial:
-            path.unlink(missing_ok=True)
+            _remove(path)
         return len(partial)
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        _remove(self._path(key))
 
     def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None:
         return None
@@ -387,15 +395,28 @@ class _LocalPartWriter:
         self._temp.unlink(missing_ok=True)
 
 
-def _copy_hashing(source: BinaryIO, digest: Any, out: BinaryIO | None = None) -> int:
-    """Feeds ``source`` to ``digest`` (and copies it to ``out``); returns the bytes read."""
-    size = 0
-    while chunk := source.read(DIGEST_CHUNK_BYTES):
-        digest.update(chunk)
-        size += len(chunk)
-        if out is not None:
-            out.write(chunk)
-    return size
+def _remove(path: Path) -> None:
+    """Deletes a file, or a folder of parts, if it is there."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def local_object_size(path: Path) -> int:
+    """The bytes of a local object: one file, or a folder of parts."""
+    if path.is_dir():
+        return sum(part.stat().st_size for part in path.iterdir())
+    return path.stat().st_size
+
+
+def local_object_chunks(path: Path) -> Iterator[bytes]:
+    """The bytes of a local object, a chunk at a time: one file, or its parts in order."""
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    for file in files:
+        with open(file, "rb") as source:
+            while chunk := source.read(DIGEST_CHUNK_BYTES):
+                yield chunk
 
 
 def job_prefix(settings: StorageSettings, job_id: uuid.UUID) -> str:

@@ -7,11 +7,13 @@ import asyncio
 import hashlib
 import itertools
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import boto3
 import httpx
+import pytest
 
 from core.jobs import JobState
 from core.settings import BrokerSettings
@@ -23,7 +25,7 @@ from storage.shards import ShardRepository
 from tests.integration.test_end_to_end import USERS, download, expected_bytes
 from tests.integration.test_generation import new_job
 from tests.integration.test_storage import put_part
-from tests.services import Stack, job_when, wait_until
+from tests.services import Stack, free_port, job_when, new_api_key, wait_until
 from workers.broker import build_broker
 from workers.messages import send_generate_shard
 from workers.resources import WorkerResources
@@ -83,6 +85,40 @@ def test_a_big_job_is_made_in_shards_into_the_very_file_one_worker_makes(
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     etag = s3.head_object(Bucket=s3_bucket, Key=objects[0])["ETag"].strip('"')
     assert etag.endswith(f"-{len(shards)}")
+
+
+@pytest.fixture(scope="module")
+def local_stack(
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """API and worker keeping files on the local disk, as `tdbuddy dev` does."""
+    port = free_port()
+    env = {k: v for k, v in stack_env.items() if not k.startswith("S3_")} | {
+        "BROKER_QUEUE": f"local-{uuid.uuid4().hex[:8]}",
+        "API_PORT": str(port),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "STORAGE_DIR": str(tmp_path_factory.mktemp("local-files")),
+    }
+    stack = Stack(env, tmp_path_factory.mktemp("local-logs"))
+    stack.start_api()
+    stack.start("worker", "worker")
+    yield stack
+    stack.stop_all()
+
+
+def test_a_sharded_file_on_local_storage_downloads_whole(local_stack: Stack) -> None:
+    key = new_api_key(local_stack.env, f"local-{uuid.uuid4().hex[:6]}")
+    spec = {**USERS, "name": "local", "rows": 400_000, "seed": 9}
+    with local_stack.client(key) as client:
+        job = client.post("/v1/jobs", json=spec).json()
+        done = job_when(client, job["url"], lambda j: j["state"] == "succeeded", 120)
+        answer = client.get(done["file"]["download_url"])
+    assert answer.status_code == 200
+    assert "local.csv" in answer.headers["content-disposition"]
+    assert int(answer.headers["content-length"]) == done["file"]["size_bytes"]
+    assert answer.content == expected_bytes(spec)
+    assert hashlib.sha256(answer.content).hexdigest() == done["file"]["sha256"]
+    assert "planned into" in local_stack.processes[-1].log_text()
 
 
 def test_cancel_stops_a_sharded_job_and_leaves_nothing_in_storage(

@@ -13,7 +13,14 @@ import pytest
 
 from core.settings import StorageSettings
 from storage.database import migrate, migrations
-from storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore, StoredObject
+from storage.objects import (
+    LocalObjectStore,
+    ObjectStore,
+    S3ObjectStore,
+    StoredObject,
+    local_object_chunks,
+    local_object_size,
+)
 from tests.conftest import _admin
 from tests.services import POSTGRES_ADMIN_URL
 
@@ -157,7 +164,13 @@ def test_s3_parts_from_many_writers_make_one_object(s3_store: S3ObjectStore) -> 
 def test_local_parts_from_many_writers_make_one_file(tmp_path: Path) -> None:
     store = LocalObjectStore(StorageSettings(local_dir=tmp_path))
     _parts_round_trip(store, "jobs/c/1/parts.csv")
+    # Nothing unfinished is left beside the object, and it reads back whole, parts in order.
     assert sorted(p.name for p in (tmp_path / "jobs/c/1").iterdir()) == ["parts.csv"]
+    path = tmp_path / "jobs/c/1/parts.csv"
+    assert local_object_size(path) == 10 * MiB + len(b"the short last part")
+    assert b"".join(local_object_chunks(path)).endswith(b"the short last part")
+    store.delete("jobs/c/1/parts.csv")
+    assert list((tmp_path / "jobs/c/1").iterdir()) == []
 
 
 def test_local_writer_is_atomic_and_abort_cleans_up(tmp_path: Path) -> None:
