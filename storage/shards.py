@@ -32,6 +32,10 @@ class ShardClaim(msgspec.Struct, frozen=True, kw_only=True):
         return self.shard + 1
 
 
+class JobEnded(Exception):
+    """The shard's job was cancelled or failed while the shard was being made."""
+
+
 class ShardRef(msgspec.Struct, frozen=True):
     job_id: uuid.UUID
     shard: int
@@ -96,11 +100,12 @@ class ShardRepository:
         """Marks the shard done; returns how many shards of the job are still unfinished.
 
         The job's row lock orders the shards that finish at the same moment, so exactly one of
-        them sees 0 and completes the upload. None when the attempt has lost the shard.
+        them sees 0 and completes the upload. None when the attempt has lost the shard; raises
+        JobEnded when the job is no longer running (cancelled or failed meanwhile).
         """
         async with self._pool.acquire() as conn, conn.transaction():
             if await conn.fetchrow(query("lock_running_job"), claim.job_id) is None:
-                return None
+                raise JobEnded(claim.job_id)
             status: str = await conn.execute(
                 query("finish_shard"),
                 claim.job_id,

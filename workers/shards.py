@@ -28,7 +28,7 @@ from generators.sharding import ShardRange
 from generators.spec import DatasetSpec, parse_spec
 from storage.jobs import JobRecord
 from storage.objects import PartWriter, job_object_key
-from storage.shards import ShardClaim, ShardRepository
+from storage.shards import JobEnded, ShardClaim, ShardRepository
 from workers.failures import describe_failure
 from workers.leases import holding_lease, job_lease
 from workers.messages import send_generate_shard
@@ -85,6 +85,11 @@ async def generate_shard_part(res: WorkerResources, job_id: uuid.UUID, shard: in
         unfinished = await repository.finish(claim, etag, size, rows)
     except ShardLost:
         log.warning("shard %d of job %s attempt %d was lost", shard, job_id, claim.attempt)
+        return
+    except JobEnded:
+        # The part landed after whoever ended the job cleaned up: remove it as well.
+        log.warning("shard %d of job %s attempt %d was lost", shard, job_id, claim.attempt)
+        await asyncio.to_thread(res.store.abort_upload, claim.object_key, claim.upload_id)
         return
     except SpecError as exc:
         await _fail_job(res, claim, f"invalid spec at {exc.field}: {exc.detail}")

@@ -21,7 +21,7 @@ from generators.engine import block_count
 from generators.output import iter_encoded
 from generators.sharding import plan_shards
 from generators.spec import parse_spec
-from storage.shards import ShardRepository
+from storage.shards import JobEnded, ShardRepository
 from tests.integration.test_end_to_end import USERS, download, expected_bytes
 from tests.integration.test_generation import new_job
 from tests.integration.test_storage import put_part
@@ -262,3 +262,24 @@ async def test_a_finalizer_that_died_after_completing_is_finished_exactly_once(
     # A second finalize (a duplicate message) changes nothing.
     await finalize_sharded_job(resources, job.id)
     assert await resources.jobs.get(job.id) == done
+
+
+async def test_a_shard_finished_after_its_job_was_cancelled_is_refused(
+    resources: WorkerResources,
+) -> None:
+    job = await new_job(resources, 200_000)
+    claimed = await resources.jobs.claim(job.id, 30, 5)
+    assert claimed is not None
+    shards = ShardRepository(resources.pool)
+    key = f"jobs/{job.id}/1/users.csv"
+    upload_id = resources.store.start_upload(key, "text/csv")
+    assert await shards.plan(job.id, claimed.attempt, upload_id, key, [(0, 2), (2, 4)])
+    claim = await shards.claim(job.id, 0, 30, 5)
+    assert claim is not None
+    assert await resources.jobs.cancel(job.id, job.user_id) is not None
+    # The worker's part is in, but the job is over: no progress, no finish, no finalize.
+    assert not await shards.record_progress(claim, 10)
+    with pytest.raises(JobEnded):
+        await shards.finish(claim, '"etag"', 1, 10)
+    assert await shards.claim(job.id, 1, 30, 5) is None
+    assert await shards.claim_finalize(job.id, 30) is None
