@@ -6,6 +6,7 @@ import logging
 import uuid
 
 import dramatiq
+from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from dramatiq.middleware import AsyncIO, Retries
 
 from core.settings import Settings
@@ -18,9 +19,28 @@ from workers.shards import finalize_sharded_job, generate_shard_part
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+
+class DaemonAsyncIO(AsyncIO):
+    """Dramatiq's AsyncIO middleware, with its event-loop thread a daemon.
+
+    A worker process told to stop twice exits at once (systemd and ``kill -- -PGID`` signal
+    every process of the group, and Dramatiq's parent forwards its own signal again), and so
+    does one whose shutdown timeout runs out. With the loop thread not a daemon, that exit
+    waited for the loop for ever: the job it was running could no longer reach its thread
+    pool, and the process hung mid-job until a SIGKILL. The job left behind is taken over
+    once its lease runs out, like one whose worker was killed.
+    """
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        thread = EventLoopThread(self.logger)
+        thread.daemon = True
+        thread.start(timeout=1.0)
+        set_event_loop_thread(thread)
+
+
 settings = Settings.from_env()
 broker = build_broker(settings.broker)
-broker.add_middleware(AsyncIO())
+broker.add_middleware(DaemonAsyncIO())
 broker.add_middleware(WorkerResourcesMiddleware(settings))
 # "After" hooks run in reverse order: placed before Retries, this one sees its verdict.
 broker.add_middleware(FailExhaustedJobs(), before=Retries)

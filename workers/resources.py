@@ -7,6 +7,7 @@ before the loop stops.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
@@ -28,6 +29,8 @@ class WorkerResources:
 
 
 _current: WorkerResources | None = None
+# How long a stopping worker waits for connections still in use before it closes them.
+POOL_CLOSE_SECONDS = 5.0
 
 
 def current_resources() -> WorkerResources:
@@ -61,9 +64,17 @@ class WorkerResourcesMiddleware(dramatiq.Middleware):
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         # After hooks run in reverse order, so this runs before AsyncIO stops the loop, and
-        # after every worker thread has stopped: no actor is left using the pool.
+        # after the worker threads have stopped or their shutdown timeout ran out: an actor
+        # still holding a connection then is abandoned, and its connection closed under it.
         global _current
         loop = get_event_loop_thread()
         if _current is not None and loop is not None:
-            loop.run_coroutine(_current.pool.close())
+            loop.run_coroutine(_close_pool(_current.pool))
         _current = None
+
+
+async def _close_pool(pool: asyncpg.Pool) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        pool.terminate()

@@ -82,6 +82,14 @@ async def _insert_unsent_job(
         await conn.close()
 
 
+async def _mark_sent_now(database_url: str, job_id: uuid.UUID) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE jobs SET enqueued_at = now() WHERE id = $1", job_id)
+    finally:
+        await conn.close()
+
+
 async def _owner_of_key(database_url: str, key: str) -> str:
     from storage.accounts import hash_key
 
@@ -136,3 +144,25 @@ def test_job_whose_storage_keeps_failing_ends_failed_after_retries(
     failed = job_when(client, f"/v1/jobs/{job_id}", lambda j: j["state"] == "failed", 60)
     assert "after 2 attempts" in failed["error"]  # the first try and one retry
     assert "NoSuchBucket" in failed["error"]
+
+
+def test_a_worker_stopped_mid_job_exits_and_the_job_still_finishes(
+    stack: Stack, client: httpx.Client, api_key: str, database_url: str, redis_url: str
+) -> None:
+    # A worker of its own, stopped as systemd or `kill -- -PGID` stop it: every process of
+    # the group gets SIGTERM, and Dramatiq's parent forwards its own once more.
+    queue = f"stopping-{uuid.uuid4().hex[:6]}"
+    worker = stack.start("stopping-worker", "worker", BROKER_QUEUE=queue)
+    owner = asyncio.run(_owner_of_key(database_url, api_key))
+    spec = {**USERS, "rows": 3_000_000, "format": "parquet"}  # one long single-worker job
+    job_id = asyncio.run(_insert_unsent_job(database_url, owner, spec, sent=True))
+    send_generate_job(build_broker(BrokerSettings(url=redis_url, queue=queue)), queue, job_id)
+    job_when(client, f"/v1/jobs/{job_id}", lambda j: j["progress"]["rows_done"] > 0, 60)
+    asyncio.run(_mark_sent_now(database_url, job_id))  # for the reconciler: sent, then lost
+
+    worker.signal_group(signal.SIGTERM)
+    worker.popen.wait(timeout=60)  # it used to hang here, mid-job, until a SIGKILL
+    assert worker.popen.returncode != -signal.SIGKILL
+    # The job it left is taken over once its lease runs out, and its file is whole.
+    done = job_when(client, f"/v1/jobs/{job_id}", lambda j: j["state"] == "succeeded", 180)
+    assert download(client, done["file"]["download_url"]).content == expected_bytes(spec)
