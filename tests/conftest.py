@@ -170,3 +170,25 @@ async def resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]
         store=object_store(settings.storage),
     )
     await pool.close()
+
+
+@pytest.fixture
+async def quiet_resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]:
+    """Like `resources`, on a database of its own that no scheduler watches: nothing re-sends
+    or takes over what a test leaves half-done on purpose."""
+    from storage.commands import apply_migrations
+
+    name = f"tdbuddy_quiet_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    await apply_migrations(url)
+    settings = Settings.from_env({**stack_env, "DATABASE_URL": url})
+    pool = await create_pool(settings.database)
+    yield WorkerResources(
+        settings=settings,
+        pool=pool,
+        jobs=JobRepository(pool),
+        store=object_store(settings.storage),
+    )
+    await pool.close()
+    await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')

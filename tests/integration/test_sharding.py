@@ -138,7 +138,7 @@ def test_cancel_stops_a_sharded_job_and_leaves_nothing_in_storage(
     workers = [p for p in stack.processes if p.name == "worker" and p.alive()]
     wait_until(
         lambda: any(
-            "was lost" in line and job["id"] in line
+            job["id"] in line and ("was lost" in line or "failed" in line)
             for worker in workers
             for line in worker.log_text().splitlines()
         ),
@@ -152,6 +152,27 @@ def test_cancel_stops_a_sharded_job_and_leaves_nothing_in_storage(
     job_when(client, small["url"], lambda j: j["state"] == "succeeded", 60)
     assert client.get(job["url"]).json()["state"] == "cancelled"
     assert _storage_under(s3_endpoint, s3_bucket, prefix) == ([], [])
+
+
+def test_cancel_stops_a_one_worker_job_and_leaves_nothing_in_storage(
+    stack: Stack, client: httpx.Client, s3_endpoint: str, s3_bucket: str
+) -> None:
+    # Parquet is made whole by one worker, streaming into its own multipart upload.
+    spec = {**USERS, "name": "whole", "rows": 3_000_000, "format": "parquet", "seed": 6}
+    job = client.post("/v1/jobs", json=spec).json()
+    job_when(client, job["url"], lambda j: j["progress"]["rows_done"] > 0, 60)
+    assert client.post(f"{job['url']}/cancel").json()["state"] == "cancelled"
+    workers = [p for p in stack.processes if p.name == "worker" and p.alive()]
+    wait_until(
+        lambda: any(
+            job["id"] in line and ("lost its lease" in line or "failed" in line)
+            for worker in workers
+            for line in worker.log_text().splitlines()
+        ),
+        30,
+        "the cancelled job's worker to stop",
+    )
+    assert _storage_under(s3_endpoint, s3_bucket, f"jobs/{job['id']}/") == ([], [])
 
 
 def test_cancel_answers_404_for_someone_elses_job(
@@ -223,8 +244,9 @@ def test_a_shard_that_keeps_failing_fails_its_job_after_retries(
 
 
 async def test_a_finalizer_that_died_after_completing_is_finished_exactly_once(
-    resources: WorkerResources,
+    quiet_resources: WorkerResources,
 ) -> None:
+    resources = quiet_resources
     spec_dict = {**USERS, "rows": 200_000}
     spec = parse_spec(spec_dict)
     job = await new_job(resources, 200_000)
@@ -265,8 +287,9 @@ async def test_a_finalizer_that_died_after_completing_is_finished_exactly_once(
 
 
 async def test_a_shard_finished_after_its_job_was_cancelled_is_refused(
-    resources: WorkerResources,
+    quiet_resources: WorkerResources,
 ) -> None:
+    resources = quiet_resources
     job = await new_job(resources, 200_000)
     claimed = await resources.jobs.claim(job.id, 30, 5)
     assert claimed is not None
