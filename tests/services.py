@@ -132,6 +132,19 @@ class Stack:
         self.processes.append(process)
         return process
 
+    def start_worker_without_storage(self, attempts: int) -> str:
+        """Starts a worker of its own, on a queue of its own, whose bucket does not exist: every
+        storage call fails until its `attempts` run out. Returns its queue."""
+        queue = f"doomed-{uuid.uuid4().hex[:6]}"
+        self.start(
+            "doomed-worker",
+            "worker",
+            BROKER_QUEUE=queue,
+            S3_BUCKET="no-such-bucket-here",
+            JOB_MAX_ATTEMPTS=str(attempts),
+        )
+        return queue
+
     def start_api(self) -> Process:
         api = self.start("api", "api")
         wait_until(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import dramatiq
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
@@ -47,40 +48,28 @@ broker.add_middleware(FailExhaustedJobs(), before=Retries)
 dramatiq.set_broker(broker)
 
 
-@dramatiq.actor(
-    actor_name=GENERATE_JOB,
-    queue_name=settings.broker.queue,
-    # Each delivery is one attempt of the job; the job's own count is the final word.
-    max_retries=settings.jobs.max_attempts - 1,
-    min_backoff=settings.broker.min_backoff_ms,
-    max_backoff=settings.broker.max_backoff_ms,
-    # Big jobs run for a long time; progress heartbeats, not a wall clock, tell if one is alive.
-    time_limit=24 * 3600 * 1000,
-)
+# Every actor works on a job: each delivery of a message is one attempt (the job's or the
+# shard's own count is the final word), and big jobs run for a long time, so progress
+# heartbeats, not a wall clock, tell whether one is alive.
+_JOB_ACTOR: dict[str, Any] = {
+    "queue_name": settings.broker.queue,
+    "max_retries": settings.jobs.max_attempts - 1,
+    "min_backoff": settings.broker.min_backoff_ms,
+    "max_backoff": settings.broker.max_backoff_ms,
+    "time_limit": 24 * 3600 * 1000,
+}
+
+
+@dramatiq.actor(actor_name=GENERATE_JOB, **_JOB_ACTOR)
 async def generate_job(job_id: str) -> None:
     await generate_job_file(current_resources(), uuid.UUID(job_id))
 
 
-@dramatiq.actor(
-    actor_name=GENERATE_SHARD,
-    queue_name=settings.broker.queue,
-    # Each delivery is one attempt of the shard; the shard's own count is the final word.
-    max_retries=settings.jobs.max_attempts - 1,
-    min_backoff=settings.broker.min_backoff_ms,
-    max_backoff=settings.broker.max_backoff_ms,
-    time_limit=24 * 3600 * 1000,
-)
+@dramatiq.actor(actor_name=GENERATE_SHARD, **_JOB_ACTOR)
 async def generate_shard(job_id: str, shard: int) -> None:
     await generate_shard_part(current_resources(), uuid.UUID(job_id), shard)
 
 
-@dramatiq.actor(
-    actor_name=FINALIZE_JOB,
-    queue_name=settings.broker.queue,
-    max_retries=settings.jobs.max_attempts - 1,
-    min_backoff=settings.broker.min_backoff_ms,
-    max_backoff=settings.broker.max_backoff_ms,
-    time_limit=24 * 3600 * 1000,
-)
+@dramatiq.actor(actor_name=FINALIZE_JOB, **_JOB_ACTOR)
 async def finalize_job(job_id: str) -> None:
     await finalize_sharded_job(current_resources(), uuid.UUID(job_id))

@@ -129,14 +129,7 @@ def test_job_whose_storage_keeps_failing_ends_failed_after_retries(
 ) -> None:
     # A worker of its own, on a queue of its own, whose bucket does not exist: every attempt
     # fails the same transient-looking way until the retries run out.
-    queue = f"doomed-{uuid.uuid4().hex[:6]}"
-    stack.start(
-        "doomed-worker",
-        "worker",
-        BROKER_QUEUE=queue,
-        S3_BUCKET="no-such-bucket-here",
-        JOB_MAX_ATTEMPTS="2",
-    )
+    queue = stack.start_worker_without_storage(attempts=2)
     owner = asyncio.run(_owner_of_key(database_url, api_key))
     job_id = asyncio.run(_insert_unsent_job(database_url, owner, {**USERS, "rows": 100}, sent=True))
     broker = build_broker(BrokerSettings(url=redis_url, queue=queue))

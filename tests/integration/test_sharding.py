@@ -50,6 +50,21 @@ def _storage_under(s3_endpoint: str, bucket: str, prefix: str) -> tuple[list[str
     return [o["Key"] for o in objects], [u["Key"] for u in uploads]
 
 
+def _wait_for_workers_to_drop(stack: Stack, job_id: str, words: str) -> None:
+    """Waits until a worker logs that it dropped the job: ``words``, or a failed write (a part
+    on its way when the upload was aborted)."""
+    workers = [p for p in stack.processes if p.name == "worker" and p.alive()]
+    wait_until(
+        lambda: any(
+            job_id in line and (words in line or "failed" in line)
+            for worker in workers
+            for line in worker.log_text().splitlines()
+        ),
+        30,
+        f"a worker to drop job {job_id}",
+    )
+
+
 def test_plan_splits_only_big_concatenable_files_into_whole_blocks() -> None:
     big = parse_spec({**USERS, "rows": 600_000})
     shards = plan_shards(big, SHARD_BYTES)
@@ -135,16 +150,7 @@ def test_cancel_stops_a_sharded_job_and_leaves_nothing_in_storage(
     assert again.status_code == 409 and again.json()["field"] == "job_id"
 
     # The shards at work break off at their next block, before uploading anything.
-    workers = [p for p in stack.processes if p.name == "worker" and p.alive()]
-    wait_until(
-        lambda: any(
-            job["id"] in line and ("was lost" in line or "failed" in line)
-            for worker in workers
-            for line in worker.log_text().splitlines()
-        ),
-        30,
-        "the cancelled job's shards to stop",
-    )
+    _wait_for_workers_to_drop(stack, job["id"], "was lost")
     prefix = f"jobs/{job['id']}/"
     assert _storage_under(s3_endpoint, s3_bucket, prefix) == ([], [])
     # A small job after it runs normally, and the cancelled one stays cancelled and empty.
@@ -162,16 +168,7 @@ def test_cancel_stops_a_one_worker_job_and_leaves_nothing_in_storage(
     job = client.post("/v1/jobs", json=spec).json()
     job_when(client, job["url"], lambda j: j["progress"]["rows_done"] > 0, 60)
     assert client.post(f"{job['url']}/cancel").json()["state"] == "cancelled"
-    workers = [p for p in stack.processes if p.name == "worker" and p.alive()]
-    wait_until(
-        lambda: any(
-            job["id"] in line and ("lost its lease" in line or "failed" in line)
-            for worker in workers
-            for line in worker.log_text().splitlines()
-        ),
-        30,
-        "the cancelled job's worker to stop",
-    )
+    _wait_for_workers_to_drop(stack, job["id"], "lost its lease")
     assert _storage_under(s3_endpoint, s3_bucket, f"jobs/{job['id']}/") == ([], [])
 
 
@@ -217,14 +214,7 @@ def test_a_shard_that_keeps_failing_fails_its_job_after_retries(
 ) -> None:
     # A worker of its own, on a queue of its own, whose bucket does not exist, given a shard
     # of a planned job: every upload of its part fails until the retries run out.
-    queue = f"doomed-{uuid.uuid4().hex[:6]}"
-    stack.start(
-        "doomed-worker",
-        "worker",
-        BROKER_QUEUE=queue,
-        S3_BUCKET="no-such-bucket-here",
-        JOB_MAX_ATTEMPTS="2",
-    )
+    queue = stack.start_worker_without_storage(attempts=2)
     model = client.post("/v1/jobs", json={**USERS, "rows": 70_000}).json()
     job_when(client, model["url"], lambda j: j["state"] == "succeeded", 60)
     job_id = asyncio.run(
