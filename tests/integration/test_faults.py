@@ -185,6 +185,25 @@ def test_postgres_restarted_mid_job_503_while_down_then_the_job_finishes_with_th
     assert all(p.alive() for p in private_stack.processes)
 
 
+def test_postgres_crashing_mid_job_loses_no_accepted_job(
+    private_stack: Stack, private_client: httpx.Client, postgres: PrivatePostgres
+) -> None:
+    client = private_client
+    spec = {**USERS, "name": "crash", "rows": 1_000_000, "seed": 12}
+    job = client.post("/v1/jobs", json=spec).json()  # 202: the job is committed
+    job_when(client, job["url"], lambda j: j["progress"]["rows_done"] > 0, 60)
+
+    postgres.stop("immediate")  # dies like a crash; the next start recovers from the WAL
+    _assert_unavailable(client.get(job["url"]))
+    postgres.start()
+
+    wait_until(lambda: client.get("/ready").status_code == 200, 60, "the API to be ready again")
+    done = job_when(client, job["url"], lambda j: j["state"] in ("succeeded", "failed"), 120)
+    assert done["state"] == "succeeded", done
+    assert download(client, done["file"]["download_url"]).content == expected_bytes(spec)
+    assert all(p.alive() for p in private_stack.processes)
+
+
 _KEYS_LOCKED = (
     "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
     " WHERE c.relname = 'api_keys' AND l.mode = 'AccessExclusiveLock' AND l.granted"
