@@ -22,42 +22,29 @@ import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import asyncpg
 import redis
 
 from tests.services import (
     LINK_KEY,
-    POSTGRES_ADMIN_URL,
     REDIS_URL,
     Process,
     Stack,
+    create_database,
+    drop_database,
     free_port,
     new_api_key,
     wait_until,
 )
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @contextlib.contextmanager
 def fresh_database() -> Iterator[str]:
     """The URL of a new, migrated database on the local server; dropped on the way out."""
-    from storage.commands import apply_migrations
-
-    name = f"tdbuddy_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = asyncio.run(create_database("tdbuddy_bench"))
     try:
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        asyncio.run(apply_migrations(url))
         yield url
     finally:
-        asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(url))
 
 
 def delete_queue_keys(redis_url: str, queue: str) -> int:

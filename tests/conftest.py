@@ -20,6 +20,8 @@ from tests.services import (
     POSTGRES_ADMIN_URL,
     REDIS_URL,
     Stack,
+    create_database,
+    drop_database,
     free_port,
     new_api_key,
     unavailable,
@@ -27,28 +29,18 @@ from tests.services import (
 from workers.resources import WorkerResources
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
-    name = f"tdbuddy_test_{uuid.uuid4().hex[:10]}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        url = asyncio.run(create_database("tdbuddy_test", migrated=False))
     except (OSError, asyncpg.PostgresError) as exc:
         unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({exc})")
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     from storage.commands import apply_migrations
 
-    asyncio.run(apply_migrations(url))
+    asyncio.run(apply_migrations(url))  # a failing migration is a failure, not "unavailable"
     yield url
-    asyncio.run(_admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    asyncio.run(drop_database(url))
 
 
 @pytest.fixture(scope="session")
@@ -176,12 +168,7 @@ async def resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]
 async def quiet_resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]:
     """Like `resources`, on a database of its own that no scheduler watches: nothing re-sends
     or takes over what a test leaves half-done on purpose."""
-    from storage.commands import apply_migrations
-
-    name = f"tdbuddy_quiet_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    await apply_migrations(url)
+    url = await create_database("tdbuddy_quiet")
     settings = Settings.from_env({**stack_env, "DATABASE_URL": url})
     pool = await create_pool(settings.database)
     yield WorkerResources(
@@ -191,4 +178,4 @@ async def quiet_resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerReso
         store=object_store(settings.storage),
     )
     await pool.close()
-    await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await drop_database(url)

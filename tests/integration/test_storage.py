@@ -21,18 +21,16 @@ from storage.objects import (
     local_object_chunks,
     local_object_size,
 )
-from tests.conftest import _admin
-from tests.services import POSTGRES_ADMIN_URL
+from tests.services import create_database, drop_database
 
 MiB = 1024 * 1024
 
 
 def test_migrations_apply_once_and_record_themselves(database_url: str) -> None:
     async def go() -> None:
-        name = f"tdbuddy_migrate_{uuid.uuid4().hex[:8]}"
-        await _admin(f'CREATE DATABASE "{name}"')
+        url = await create_database("tdbuddy_migrate", migrated=False)
         try:
-            conn = await asyncpg.connect(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+            conn = await asyncpg.connect(url)
             try:
                 applied = await migrate(conn)
                 assert applied == [m.version for m in migrations()]
@@ -53,16 +51,14 @@ def test_migrations_apply_once_and_record_themselves(database_url: str) -> None:
             finally:
                 await conn.close()
         finally:
-            await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await drop_database(url)
 
     asyncio.run(go())
 
 
 def test_concurrent_migrators_apply_each_migration_once(database_url: str) -> None:
     async def go() -> None:
-        name = f"tdbuddy_migrate_{uuid.uuid4().hex[:8]}"
-        await _admin(f'CREATE DATABASE "{name}"')
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        url = await create_database("tdbuddy_migrate", migrated=False)
         try:
             conns = [await asyncpg.connect(url) for _ in range(3)]
             results = await asyncio.gather(*(migrate(c) for c in conns))
@@ -70,7 +66,7 @@ def test_concurrent_migrators_apply_each_migration_once(database_url: str) -> No
             for c in conns:
                 await c.close()
         finally:
-            await _admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await drop_database(url)
 
     asyncio.run(go())
 
