@@ -33,11 +33,11 @@ from storage.idempotency import (
     IdempotencyKey,
     KeyInFlight,
     KeyUsedForAnotherRequest,
-    NewJob,
     Submission,
     SubmissionRepository,
     fingerprint,
 )
+from storage.jobs import NewJob
 from workers.messages import send_generate_job
 
 log = logging.getLogger(__name__)

@@ -265,7 +265,8 @@ async def _direct_senders(plan: LoadPlan) -> AsyncIterator[list[Send]]:
     from generators.spec import parse_spec, spec_to_dict, with_seed
     from storage.accounts import AccountRepository
     from storage.database import create_pool
-    from storage.idempotency import NewJob, SubmissionRepository
+    from storage.idempotency import SubmissionRepository
+    from storage.jobs import NewJob
     from workers.broker import build_broker
     from workers.messages import send_generate_job
 

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from storage.jobs import JobRecord
+from storage.jobs import JobRecord, NewJob
 from storage.queries import query
 
 # How long a key is honoured; the draft asks the server to publish its expiry policy.
@@ -29,31 +29,6 @@ REUSE_MIN_REMAINING = dt.timedelta(minutes=15)
 def fingerprint(value: Any) -> str:
     """The SHA-256 (hex) of a JSON-ready value written with sorted keys: equal values match."""
     return hashlib.sha256(msgspec.json.encode(value, order="sorted")).hexdigest()
-
-
-class NewJob(msgspec.Struct, frozen=True, kw_only=True):
-    """A job to create, in the columns of the insert_job query."""
-
-    id: uuid.UUID
-    user_id: int
-    name: str
-    spec: dict[str, Any]
-    format: str
-    rows_total: int
-    engine_version: str
-    file_name: str
-
-    def values(self) -> tuple[Any, ...]:
-        return (
-            self.id,
-            self.user_id,
-            self.name,
-            self.spec,
-            self.format,
-            self.rows_total,
-            self.engine_version,
-            self.file_name,
-        )
 
 
 class IdempotencyKey(msgspec.Struct, frozen=True):

@@ -54,6 +54,31 @@ class JobRecord(msgspec.Struct, frozen=True, kw_only=True):
         return cls(**values)
 
 
+class NewJob(msgspec.Struct, frozen=True, kw_only=True):
+    """A job to create, in the columns of the insert_job query."""
+
+    id: uuid.UUID
+    user_id: int
+    name: str
+    spec: dict[str, Any]
+    format: str
+    rows_total: int
+    engine_version: str
+    file_name: str
+
+    def values(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.user_id,
+            self.name,
+            self.spec,
+            self.format,
+            self.rows_total,
+            self.engine_version,
+            self.file_name,
+        )
+
+
 class Abandoned(msgspec.Struct, frozen=True):
     """A job failed for having used up its attempts, with what its last attempt wrote."""
 
@@ -68,29 +93,8 @@ class JobRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def insert(
-        self,
-        *,
-        job_id: uuid.UUID,
-        user_id: int,
-        name: str,
-        spec: dict[str, Any],
-        format: str,
-        rows_total: int,
-        engine_version: str,
-        file_name: str,
-    ) -> JobRecord:
-        row = await self._pool.fetchrow(
-            query("insert_job"),
-            job_id,
-            user_id,
-            name,
-            spec,
-            format,
-            rows_total,
-            engine_version,
-            file_name,
-        )
+    async def insert(self, job: NewJob) -> JobRecord:
+        row = await self._pool.fetchrow(query("insert_job"), *job.values())
         return JobRecord.from_row(row)
 
     async def mark_unsent(self, job_id: uuid.UUID) -> None:

@@ -11,7 +11,7 @@ from generators.engine import ENGINE_VERSION
 from generators.spec import parse_spec, spec_to_dict
 from schedules.reconcile import reconcile_jobs
 from storage.accounts import AccountRepository
-from storage.jobs import JobRecord
+from storage.jobs import JobRecord, NewJob
 from storage.objects import S3ObjectStore
 from storage.shards import ShardRepository
 from tests.integration.test_end_to_end import USERS
@@ -26,14 +26,16 @@ async def new_job(res: WorkerResources, rows: int = 70_000) -> JobRecord:
     user_id = await accounts.create_user(f"gen-{uuid.uuid4().hex[:6]}")
     spec = parse_spec({**USERS, "rows": rows})
     job = await res.jobs.insert(
-        job_id=uuid.uuid4(),
-        user_id=user_id,
-        name=spec.name,
-        spec=spec_to_dict(spec),
-        format=spec.format,
-        rows_total=rows,
-        engine_version=ENGINE_VERSION,
-        file_name="users.csv",
+        NewJob(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            name=spec.name,
+            spec=spec_to_dict(spec),
+            format=spec.format,
+            rows_total=rows,
+            engine_version=ENGINE_VERSION,
+            file_name="users.csv",
+        )
     )
     await res.pool.execute(
         "UPDATE jobs SET enqueued_at = now() + interval '1 hour' WHERE id = $1", job.id
