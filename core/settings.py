@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -103,6 +104,43 @@ class JobSettings:
     shard_target_bytes: int = 64 * 1024 * 1024
 
 
+# Standard Webhooks' retry schedule: the wait before each retry after the first attempt.
+WEBHOOK_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Webhook deliveries: timeout, retry schedule and the private networks allowed anyway."""
+
+    timeout_seconds: float = 15.0
+    # Seconds to wait before retry 1, 2, …; a delivery fails after the last one.
+    retry_schedule: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE
+    # Webhooks go only to public addresses, except into these networks (e.g. 127.0.0.1/32).
+    allowed_networks: tuple[IpNetwork, ...] = ()
+    # After a rotation, deliveries are signed with the old secret too for this long.
+    secret_grace_seconds: int = 24 * 3600
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Notification email: SMTP when `smtp_host` is set, else `.eml` files in `outbox_dir`."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    # "starttls" (upgrade a plain connection), "tls" (implicit TLS, port 465) or "none".
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    timeout_seconds: float = 30.0
+    sender: str = "TestData Buddy <noreply@tdbuddy.localhost>"
+    outbox_dir: Path = field(default_factory=lambda: Path.home() / ".tdbuddy" / "outbox")
+
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     host: str = "127.0.0.1"
@@ -119,6 +157,8 @@ class Settings:
     links: LinkSettings
     jobs: JobSettings
     api: ApiSettings
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -167,6 +207,22 @@ class Settings:
                 public_url=(env.get("PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
                 page_size_max=_int(env, "PAGE_SIZE_MAX", 100),
             ),
+            webhooks=WebhookSettings(
+                timeout_seconds=_float(env, "WEBHOOK_TIMEOUT_SECONDS", 15.0),
+                retry_schedule=_seconds_list(env, "WEBHOOK_RETRY_SCHEDULE", WEBHOOK_RETRY_SCHEDULE),
+                allowed_networks=_networks(env, "WEBHOOK_ALLOWED_NETWORKS"),
+                secret_grace_seconds=_int(env, "WEBHOOK_SECRET_GRACE_SECONDS", 24 * 3600),
+            ),
+            email=EmailSettings(
+                smtp_host=_str(env, "SMTP_HOST"),
+                smtp_port=_int(env, "SMTP_PORT", 587),
+                smtp_security=env.get("SMTP_SECURITY") or "starttls",
+                smtp_username=_str(env, "SMTP_USERNAME"),
+                smtp_password=_str(env, "SMTP_PASSWORD"),
+                timeout_seconds=_float(env, "SMTP_TIMEOUT_SECONDS", 30.0),
+                sender=env.get("MAIL_FROM") or EmailSettings.sender,
+                outbox_dir=Path(env.get("MAIL_OUTBOX_DIR") or Path.home() / ".tdbuddy" / "outbox"),
+            ),
         ).validated()
 
     def validated(self) -> Settings:
@@ -185,6 +241,10 @@ class Settings:
             )
         if self.jobs.max_attempts < 1:
             raise SettingsError("JOB_MAX_ATTEMPTS must be at least 1")
+        if self.email.smtp_security not in SMTP_SECURITY:
+            raise SettingsError(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}")
+        if self.webhooks.timeout_seconds <= 0:
+            raise SettingsError("WEBHOOK_TIMEOUT_SECONDS must be more than 0")
         if self.storage.presign_seconds > 300:
             raise SettingsError("PRESIGN_SECONDS must be at most 300 (links are short-lived)")
         return self
@@ -200,3 +260,26 @@ def _link_keys(raw: str) -> dict[int, bytes]:
             )
         keys[int(version)] = secret.encode()
     return keys
+
+
+def _seconds_list(
+    env: Mapping[str, str], name: str, default: tuple[float, ...]
+) -> tuple[float, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(f"{name} must be seconds separated by commas, got {raw!r}") from None
+    if any(value < 0 for value in values):
+        raise SettingsError(f"{name} must not hold negative seconds")
+    return values
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IpNetwork, ...]:
+    raw = env.get(name, "")
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be IP networks separated by commas: {exc}") from None
