@@ -11,15 +11,19 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.account import get_account, update_account
 from api.auth import provide_caller
 from api.cancel import cancel_job
-from api.downloads import download
+from api.deletion import delete_job
+from api.deliveries import list_deliveries, resend_delivery
+from api.downloads import download, download_head
 from api.errors import exception_handlers
 from api.field_types import field_type_examples, list_field_types
 from api.health import health, ready
 from api.jobs import JobController
 from api.openapi import add_spec_schemas
 from api.state import AppState
+from api.webhooks import WebhookController
 from core.settings import Settings
 from storage.accounts import AccountRepository
 from storage.database import create_pool
@@ -53,7 +57,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     app = Litestar(
-        route_handlers=[JobController, cancel_job, download, health, ready, list_field_types],
+        route_handlers=[
+            JobController,
+            cancel_job,
+            delete_job,
+            download,
+            download_head,
+            health,
+            ready,
+            list_field_types,
+            WebhookController,
+            list_deliveries,
+            resend_delivery,
+            get_account,
+            update_account,
+        ],
         lifespan=[resources, field_type_examples],
         dependencies={"caller": Provide(provide_caller)},
         exception_handlers=exception_handlers,

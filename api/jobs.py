@@ -19,6 +19,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from api.errors import ApiError
+from api.notifications import JobNotifications, may_hold_notifications, take_notifications
 from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
 from api.wire import JobPage, JobView, job_view
@@ -26,7 +27,7 @@ from core.jobs import JobState
 from generators.dataset import edge_case_cells, total_rows
 from generators.engine import ENGINE_VERSION
 from generators.output import file_type
-from generators.spec import parse_spec, spec_to_dict, with_seed
+from generators.spec import decode_body, parse_spec, spec_to_dict, with_seed
 from storage.accounts import Caller
 from storage.idempotency import (
     KEY_LIFETIME,
@@ -172,11 +173,21 @@ class JobController(Controller):
     ) -> Response[JobView]:
         state = AppState.of(request)
         key = _idempotency_key(request, idempotency_key)
-        spec = parse_spec(await request.body())
+        body = await request.body()
+        notifications = JobNotifications()
+        if may_hold_notifications(body):
+            data = decode_body(body)
+            notifications = await take_notifications(
+                data, state.settings, request.headers.get("accept-language")
+            )
+            spec = parse_spec(data)
+        else:
+            spec = parse_spec(body)
         idempotency = None
         if key is not None:
             # The body as parsed and before a seed is drawn: bodies that mean the same match.
-            idempotency = IdempotencyKey(caller.key_id, key, fingerprint(spec_to_dict(spec)))
+            request_fingerprint = fingerprint(spec_to_dict(spec) | notifications.fingerprinted())
+            idempotency = IdempotencyKey(caller.key_id, key, request_fingerprint)
         # Only a seed the user chose can match an earlier job: a drawn one is new each time.
         reuse_file = spec.seed is not None
         if spec.seed is None:
@@ -190,6 +201,10 @@ class JobController(Controller):
             rows_total=total_rows(spec),
             engine_version=ENGINE_VERSION,
             file_name=file_name_for(spec.name, file_type(spec).file_extension),
+            callback_url=notifications.callback_url,
+            callback_secret=notifications.callback_secret,
+            notify_email=notifications.notify_email,
+            notify_language=notifications.notify_language,
         )
         submission = await _submit(
             SubmissionRepository(state.pool), new_job, idempotency, reuse_file
@@ -208,7 +223,10 @@ class JobController(Controller):
         headers = {"Location": f"/v1/jobs/{job.id}"}
         if not job.state.is_final:
             headers["Retry-After"] = str(state.settings.jobs.retry_after_seconds)
-        return Response(job_view(job, state.settings), status_code=202, headers=headers)
+        view = job_view(job, state.settings)
+        if job.callback_secret is not None:
+            view = msgspec.structs.replace(view, callback_secret=job.callback_secret)
+        return Response(view, status_code=202, headers=headers)
 
     @get(
         "/{job_id:uuid}",

@@ -10,7 +10,7 @@ import msgspec
 from core.jobs import JobState
 from core.settings import Settings
 from storage.jobs import JobRecord
-from storage.links import sign_link
+from storage.links import download_url
 
 
 class Progress(msgspec.Struct):
@@ -45,7 +45,12 @@ class JobView(msgspec.Struct):
     # The job that generated the file this one hands out, when an identical earlier request
     # had a live file and nothing was generated again.
     reused_from: uuid.UUID | None
+    # When the owner deleted the job: its file is gone and its links answer 410.
+    deleted_at: dt.datetime | None
     url: str
+    # Only in the answer to the submit that set callback_url: the whsec_ secret that signs
+    # the calls to it. Keep it then; it is not shown again.
+    callback_secret: str | None = None
 
 
 class JobPage(msgspec.Struct):
@@ -88,6 +93,7 @@ def job_view(job: JobRecord, settings: Settings, now: dt.datetime | None = None)
         error=job.error,
         file=_file_view(job, settings, now),
         reused_from=job.reused_from,
+        deleted_at=job.deleted_at,
         url=f"{settings.api.public_url}/v1/jobs/{job.id}",
     )
 
@@ -98,8 +104,7 @@ def _file_view(job: JobRecord, settings: Settings, now: dt.datetime) -> FileView
     live = job.deleted_at is None and job.expires_at is not None and job.expires_at > now
     url = None
     if live and job.expires_at is not None:
-        token = sign_link(settings.links, job.id, job.expires_at)
-        url = f"{settings.api.public_url}/v1/downloads/{token}"
+        url = download_url(settings.api.public_url, settings.links, job.id, job.expires_at)
     return FileView(
         name=job.file_name or "",
         format=job.format,

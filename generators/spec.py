@@ -81,12 +81,7 @@ def parse_spec(data: bytes | str | dict[str, Any]) -> DatasetSpec:
         # without it needs no walk for one: that walk was most of a small spec's validation.
         raw = data.encode() if isinstance(data, str) else data
         may_hold_nul = b"\\u0000" in raw
-        try:
-            data = msgspec.json.decode(data)
-        except msgspec.DecodeError as exc:
-            raise SpecError("body", f"malformed JSON: {exc}", code="malformed_json") from None
-    if not isinstance(data, dict):
-        raise SpecError("body", "the spec must be a JSON object")
+        data = decode_body(raw)
     if may_hold_nul:
         _reject_nul(data, "")
     try:
@@ -95,6 +90,17 @@ def parse_spec(data: bytes | str | dict[str, Any]) -> DatasetSpec:
         raise _translate(str(exc), data) from None
     _check(spec)
     return spec
+
+
+def decode_body(body: bytes) -> dict[str, Any]:
+    """The JSON object of a request body; SpecError for malformed JSON or another value."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise SpecError("body", f"malformed JSON: {exc}", code="malformed_json") from None
+    if not isinstance(data, dict):
+        raise SpecError("body", "the spec must be a JSON object")
+    return data
 
 
 def spec_to_dict(spec: DatasetSpec) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""`tdbuddy scheduler`: the one process that runs periodic work (now: the job reconciler and
-the removal of idempotency keys past their lifetime)."""
+"""`tdbuddy scheduler`: the one process that runs periodic work (now: the job reconciler, the
+delivery dispatcher and the removal of idempotency keys past their lifetime)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 import signal
 
 from core.settings import Settings
+from schedules.dispatch import run_dispatcher
 from schedules.reconcile import reconcile_jobs
 from storage.database import create_pool
 from storage.idempotency import SubmissionRepository
@@ -29,6 +30,7 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     submissions = SubmissionRepository(pool)
     store = object_store(settings.storage)
     interval = settings.jobs.reconcile_interval_seconds
+    dispatcher = asyncio.create_task(run_dispatcher(settings, pool, broker, stop))
     try:
         while not stop.is_set():
             try:
@@ -40,6 +42,8 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
     finally:
+        stop.set()
+        await dispatcher
         await pool.close()
         broker.close()
 

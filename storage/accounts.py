@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -19,6 +20,17 @@ class Caller(msgspec.Struct, frozen=True):
     user_id: int
     name: str
     key_id: int  # the API key the request came with (idempotency keys are scoped to it)
+
+
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    """A user, with the defaults their jobs' notifications fall back on."""
+
+    id: int
+    name: str
+    email: str | None
+    notify_email: str | None
+    notify_language: str | None
+    created_at: dt.datetime
 
 
 class NewKey(msgspec.Struct, frozen=True):
@@ -58,3 +70,27 @@ class AccountRepository:
             if row is None
             else Caller(user_id=row["id"], name=row["name"], key_id=row["key_id"])
         )
+
+    async def get(self, user_id: int) -> Account:
+        row = await self._pool.fetchrow(query("get_account"), user_id)
+        return Account(**dict(row))
+
+    async def set_notification_defaults(
+        self,
+        user_id: int,
+        notify_email: str | None,
+        notify_language: str | None,
+        *,
+        email_given: bool,
+        language_given: bool,
+    ) -> Account:
+        """The account after changing the given defaults (None clears one)."""
+        row = await self._pool.fetchrow(
+            query("update_notification_defaults"),
+            user_id,
+            notify_email,
+            notify_language,
+            email_given,
+            language_given,
+        )
+        return Account(**dict(row))

@@ -46,6 +46,11 @@ class JobRecord(msgspec.Struct, frozen=True, kw_only=True):
     fingerprint: str | None = None
     # The job whose file this one hands out instead of generating one (storage/idempotency.py).
     reused_from: uuid.UUID | None = None
+    # Who hears of the job's end besides the account's webhooks (storage/deliveries.py).
+    callback_url: str | None = None
+    callback_secret: str | None = None
+    notify_email: str | None = None
+    notify_language: str | None = None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> JobRecord:
@@ -65,6 +70,10 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     rows_total: int
     engine_version: str
     file_name: str
+    callback_url: str | None = None
+    callback_secret: str | None = None
+    notify_email: str | None = None
+    notify_language: str | None = None
 
     def values(self) -> tuple[Any, ...]:
         return (
@@ -76,6 +85,10 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
             self.rows_total,
             self.engine_version,
             self.file_name,
+            self.callback_url,
+            self.callback_secret,
+            self.notify_email,
+            self.notify_language,
         )
 
 
@@ -196,3 +209,9 @@ class JobRepository:
             return None
         written = Abandoned(job_id, row["written_upload_id"], row["written_object_key"])
         return JobRecord.from_row(row), written
+
+    async def delete(self, job_id: uuid.UUID, user_id: int) -> JobRecord | None:
+        """The user's ended job, now marked deleted (still so if it already was); None for a
+        job that is not the user's or has not ended."""
+        row = await self._pool.fetchrow(query("delete_job"), job_id, user_id)
+        return None if row is None else JobRecord.from_row(row)

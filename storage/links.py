@@ -57,6 +57,13 @@ def sign_link(settings: LinkSettings, job_id: uuid.UUID, expires_at: dt.datetime
     return f"{payload}.{_b64(_mac(settings.keys[version], payload))}"
 
 
+def download_url(
+    public_url: str, settings: LinkSettings, job_id: uuid.UUID, expires_at: dt.datetime
+) -> str:
+    """The full download link of a job's file, open until `expires_at`."""
+    return f"{public_url}/v1/downloads/{sign_link(settings, job_id, expires_at)}"
+
+
 def verify_link(settings: LinkSettings, token: str, now: dt.datetime | None = None) -> SignedLink:
     """The link a token stands for; raises TamperedLink or ExpiredLink."""
     payload, dot, signature = token.partition(".")

@@ -419,6 +419,28 @@ def local_object_chunks(path: Path) -> Iterator[bytes]:
                 yield chunk
 
 
+def local_object_slice(path: Path, start: int, stop: int) -> Iterator[bytes]:
+    """Bytes `start` up to `stop` (exclusive) of a local object, a chunk at a time.
+
+    For a folder of parts only the parts the slice crosses are opened, each at its offset:
+    a range near the end of a big file reads nothing before it.
+    """
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    file_start = 0  # where the current file begins within the object
+    for file in files:
+        if file_start >= stop:
+            return
+        file_stop = file_start + file.stat().st_size
+        if file_stop > start:
+            with open(file, "rb") as source:
+                source.seek(max(start - file_start, 0))
+                remaining = min(stop, file_stop) - max(start, file_start)
+                while remaining > 0 and (chunk := source.read(min(DIGEST_CHUNK_BYTES, remaining))):
+                    remaining -= len(chunk)
+                    yield chunk
+        file_start = file_stop
+
+
 def job_prefix(settings: StorageSettings, job_id: uuid.UUID) -> str:
     """Where everything of one job is stored: `jobs/<id>/`."""
     return f"{settings.s3_prefix}{job_id}/"

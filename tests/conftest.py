@@ -15,6 +15,7 @@ from core.settings import Settings
 from storage.database import create_pool
 from storage.jobs import JobRepository
 from storage.objects import object_store
+from tests.receivers import MailSink, WebhookReceiver, mail_sink, webhook_receiver
 from tests.services import (
     LINK_KEY,
     POSTGRES_ADMIN_URL,
@@ -82,11 +83,26 @@ def _aws_credentials() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def mail() -> Iterator[MailSink]:
+    """The SMTP server the stack's workers send notification email to."""
+    with mail_sink() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[WebhookReceiver]:
+    """An HTTP server on 127.0.0.1 taking the stack's webhook calls."""
+    with webhook_receiver() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def stack_env(
     database_url: str,
     redis_url: str,
     s3_endpoint: str,
     s3_bucket: str,
+    mail: MailSink,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
     """The environment of the product's processes: real services, short timings for recovery."""
@@ -113,6 +129,14 @@ def stack_env(
         # Shards of the smallest size S3 takes, so that a few hundred thousand rows are split.
         "SHARD_TARGET_BYTES": str(6 * 1024 * 1024),
         "STORAGE_DIR": str(tmp_path_factory.mktemp("files")),
+        # The tests' receivers listen on 127.0.0.1; every other private address stays refused.
+        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "WEBHOOK_RETRY_SCHEDULE": "0.3,0.3,0.3",
+        "WEBHOOK_TIMEOUT_SECONDS": "2",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mail.port),
+        "SMTP_SECURITY": "none",
+        "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
     }
 
 

@@ -12,9 +12,10 @@ from dramatiq.middleware import AsyncIO, Retries
 
 from core.settings import Settings
 from workers.broker import build_broker
+from workers.deliveries import make_delivery_attempt
 from workers.failures import FailExhaustedJobs
 from workers.generation import generate_job_file
-from workers.messages import FINALIZE_JOB, GENERATE_JOB, GENERATE_SHARD
+from workers.messages import DELIVER, FINALIZE_JOB, GENERATE_JOB, GENERATE_SHARD, deliveries_queue
 from workers.resources import WorkerResourcesMiddleware, current_resources
 from workers.shards import finalize_sharded_job, generate_shard_part
 
@@ -73,3 +74,17 @@ async def generate_shard(job_id: str, shard: int) -> None:
 @dramatiq.actor(actor_name=FINALIZE_JOB, **_JOB_ACTOR)
 async def finalize_job(job_id: str) -> None:
     await finalize_sharded_job(current_resources(), uuid.UUID(job_id))
+
+
+# A delivery keeps its own retry schedule in the database; Dramatiq's retries only cover a
+# worker that could not reach the database to take the delivery.
+@dramatiq.actor(
+    actor_name=DELIVER,
+    queue_name=deliveries_queue(settings.broker.queue),
+    max_retries=3,
+    min_backoff=settings.broker.min_backoff_ms,
+    max_backoff=settings.broker.max_backoff_ms,
+    time_limit=10 * 60 * 1000,
+)
+async def deliver(delivery_id: str) -> None:
+    await make_delivery_attempt(current_resources(), broker, uuid.UUID(delivery_id))

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import dramatiq
 
 GENERATE_JOB = "generate_job"
 GENERATE_SHARD = "generate_shard"
 FINALIZE_JOB = "finalize_job"
+DELIVER = "deliver"
 
 
-def _send(broker: dramatiq.Broker, queue: str, actor_name: str, *args: str | int) -> None:
-    broker.enqueue(
-        dramatiq.Message(queue_name=queue, actor_name=actor_name, args=args, kwargs={}, options={})
+def deliveries_queue(queue: str) -> str:
+    """The queue of webhook calls and emails, beside the job queue `queue`: a worker busy with
+    long jobs on one can still be given the other (`tdbuddy worker --queues …`)."""
+    return f"{queue}-deliveries"
+
+
+def _send(
+    broker: dramatiq.Broker, queue: str, actor_name: str, *args: str | int, delay_ms: int = 0
+) -> None:
+    message: dramatiq.Message[Any] = dramatiq.Message(
+        queue_name=queue, actor_name=actor_name, args=args, kwargs={}, options={}
     )
+    broker.enqueue(message, delay=delay_ms or None)
 
 
 def send_generate_job(broker: dramatiq.Broker, queue: str, job_id: uuid.UUID) -> None:
@@ -30,3 +41,10 @@ def send_generate_shard(broker: dramatiq.Broker, queue: str, job_id: uuid.UUID, 
 def send_finalize_job(broker: dramatiq.Broker, queue: str, job_id: uuid.UUID) -> None:
     """Queues the completion of a sharded job whose every shard is in."""
     _send(broker, queue, FINALIZE_JOB, str(job_id))
+
+
+def send_delivery(
+    broker: dramatiq.Broker, queue: str, delivery_id: uuid.UUID, delay_ms: int = 0
+) -> None:
+    """Queues one attempt at a delivery (on `deliveries_queue`), now or after `delay_ms`."""
+    _send(broker, queue, DELIVER, str(delivery_id), delay_ms=delay_ms)

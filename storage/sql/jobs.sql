@@ -3,8 +3,8 @@
 -- (mark_unsent). An API that dies in between leaves the job for the reconciler's re-send
 -- after JOB_REQUEUE_AFTER_SECONDS. (One commit per submit instead of two.)
 INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name,
-                  enqueued_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+                  callback_url, callback_secret, notify_email, notify_language, enqueued_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
 RETURNING *;
 
 -- name: mark_unsent
