@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.state import AppState
 from api.wire import JobView, job_view
 from storage.accounts import Caller
+from storage.jobs import JobRecord
 from storage.objects import discard_unfinished, job_prefix
 
 
@@ -29,16 +30,25 @@ from storage.objects import discard_unfinished, job_prefix
 )
 async def cancel_job(request: Request[Any, Any, Any], caller: Caller, job_id: uuid.UUID) -> JobView:
     state = AppState.of(request)
-    cancelled = await state.jobs.cancel(job_id, caller.user_id)
+    cancelled = await cancel_unfinished(state, job_id, caller.user_id)
     if cancelled is None:
         job = await state.jobs.get_for_user(job_id, caller.user_id)
         if job is None:
             raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
         raise ApiError(409, "already_ended", f"the job has already {job.state}", "job_id")
+    return job_view(cancelled, state.settings)
+
+
+async def cancel_unfinished(state: AppState, job_id: uuid.UUID, user_id: int) -> JobRecord | None:
+    """The job, cancelled with everything it wrote removed; None unless it was the user's
+    unfinished job."""
+    cancelled = await state.jobs.cancel(job_id, user_id)
+    if cancelled is None:
+        return None
     job, written = cancelled
     # Listing by prefix also finds an upload no attempt got to record, and every shard's
     # part lives in the one upload. A part still on its way when the upload is aborted is
     # refused by storage.
     prefix = job_prefix(state.settings.storage, job_id)
     await asyncio.to_thread(discard_unfinished, state.store, prefix, written.object_key)
-    return job_view(job, state.settings)
+    return job

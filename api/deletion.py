@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, delete
 
-from api.cancel import cancel_job
+from api.cancel import cancel_unfinished
 from api.errors import ApiError
 from api.state import AppState
 from storage.accounts import Caller
@@ -35,22 +35,12 @@ async def delete_job(request: Request[Any, Any, Any], caller: Caller, job_id: uu
     if deleted is None:  # unknown, someone else's, or not ended yet
         if await state.jobs.get_for_user(job_id, caller.user_id) is None:
             raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
-        await _cancel_unfinished(request, caller, job_id)
+        # Ended on its own since the first read (None here): it is deleted all the same.
+        await cancel_unfinished(state, job_id, caller.user_id)
         deleted = await state.jobs.delete(job_id, caller.user_id)
         if deleted is None:
             raise ApiError(409, "not_ended", f"job {job_id} could not be stopped; retry", "job_id")
     await _remove_file(state, deleted)
-
-
-async def _cancel_unfinished(
-    request: Request[Any, Any, Any], caller: Caller, job_id: uuid.UUID
-) -> None:
-    """Cancels the job exactly as the cancel endpoint does; one that ended meanwhile is left."""
-    try:
-        await cancel_job.fn(request=request, caller=caller, job_id=job_id)
-    except ApiError as exc:
-        if exc.status_code != 409:  # 409: it ended on its own between our two reads
-            raise
 
 
 async def _remove_file(state: AppState, job: JobRecord) -> None:

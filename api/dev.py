@@ -55,6 +55,8 @@ def run_dev(args: argparse.Namespace) -> int:
     if args.port:
         env["API_PORT"] = str(args.port)
     env.setdefault("STORAGE_DIR", str(home / "files"))
+    # Notification email lands here as .eml files unless SMTP_HOST is set.
+    env.setdefault("MAIL_OUTBOX_DIR", str(home / "outbox"))
     env.setdefault(
         "LINK_SIGNING_KEYS", "1:" + _persistent_secret(home / "link-key", secrets.token_urlsafe(32))
     )

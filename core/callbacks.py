@@ -23,7 +23,9 @@ def address_refusal(address: IpAddress, allowed: tuple[IpNetwork, ...]) -> str |
         return None
     if address.is_global and not address.is_multicast:
         return None
-    if address.is_loopback:
+    if address.is_unspecified:  # 0.0.0.0 and :: reach this very host
+        kind = "an unspecified"
+    elif address.is_loopback:
         kind = "a loopback"
     elif address.is_link_local:
         kind = "a link-local"

@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.choices["worker"]
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=None)
+    worker.add_argument(
+        "--queues",
+        nargs="+",
+        help="only these queues (default all: BROKER_QUEUE and BROKER_QUEUE-deliveries)",
+    )
     users = sub.choices["users"]
     users_sub = users.add_subparsers(dest="users_command", required=True)
     create = users_sub.add_parser("create", help="create a user (if new) and print a new API key")

@@ -39,6 +39,8 @@ class Call:
 class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds to hold the answer back: a receiver too slow for the sender's timeout.
+    delay: float = 0.0
 
 
 class WebhookReceiver:
@@ -58,6 +60,8 @@ class WebhookReceiver:
                 with receiver._lock:
                     answers = receiver._answers[self.path]
                     answer = answers.popleft() if answers else Answer()
+                if answer.delay:
+                    threading.Event().wait(answer.delay)  # the slowness under test
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)

@@ -191,6 +191,19 @@ class Stack:
             process.stop()
 
 
+def run_sql(database_url: str, sql: str, *args: Any) -> None:
+    """Runs one statement on the database, as an operator (or a failing worker) might."""
+
+    async def go() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(sql, *args)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
 def new_api_key(env: Mapping[str, str], user_name: str) -> str:
     """A fresh API key for the user (created if new), made as `tdbuddy users create` does."""
     from core.settings import Settings

@@ -31,6 +31,8 @@ def run_worker(args: argparse.Namespace) -> int:
         "--worker-shutdown-timeout",
         str(SHUTDOWN_GRACE_MS),
     ]
+    if args.queues:
+        argv += ["--queues", *args.queues]
     os.environ.setdefault("dramatiq_worker_timeout", IDLE_POLL_MS)
     os.execv(sys.executable, argv)  # noqa: S606 - a fixed argv, no shell
     return 0  # not reached: exec replaces this process

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import csv
 import datetime as dt
@@ -11,7 +10,6 @@ import json
 import uuid
 from typing import Any
 
-import asyncpg
 import httpx
 import msgspec
 import pytest
@@ -19,7 +17,7 @@ import pytest
 from core.settings import Settings
 from storage.links import sign_link
 from tests.integration.test_end_to_end import USERS
-from tests.services import Stack, job_when, new_api_key
+from tests.services import Stack, job_when, new_api_key, run_sql
 
 SMALL = {**USERS, "rows": 50}
 
@@ -28,17 +26,6 @@ def submit_and_finish(client: httpx.Client, spec: dict[str, Any] = SMALL) -> dic
     job = client.post("/v1/jobs", json=spec)
     assert job.status_code == 202, job.text
     return job_when(client, job.json()["url"], lambda j: j["state"] == "succeeded", 60)
-
-
-def run_sql(database_url: str, sql: str, *args: Any) -> None:
-    async def go() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(sql, *args)
-        finally:
-            await conn.close()
-
-    asyncio.run(go())
 
 
 # --- who may call ----------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
-import asyncpg
 import dramatiq
 import httpx
 import pytest
@@ -22,7 +21,7 @@ from storage.accounts import AccountRepository
 from storage.jobs import NewJob
 from tests.integration.test_end_to_end import USERS
 from tests.receivers import MailSink
-from tests.services import Stack, job_when, new_api_key
+from tests.services import Stack, job_when, new_api_key, run_sql
 from workers.deliveries import make_delivery_attempt
 from workers.resources import WorkerResources
 
@@ -80,12 +79,10 @@ def test_a_failed_job_emails_the_reason_and_no_link(
     answer = account.post("/v1/jobs", json={**BIG, "notify_email": to, "notify_language": "en"})
     assert answer.status_code == 202, answer.text
     # However a job fails, the row's change of state is what sends the email.
-    asyncio.run(
-        _execute(
-            stack_env["DATABASE_URL"],
-            "UPDATE jobs SET state = 'failed', error = 'the disk caught fire' WHERE id = $1",
-            uuid.UUID(answer.json()["id"]),
-        )
+    run_sql(
+        stack_env["DATABASE_URL"],
+        "UPDATE jobs SET state = 'failed', error = 'the disk caught fire' WHERE id = $1",
+        uuid.UUID(answer.json()["id"]),
     )
     message = mail.next_message(to)
     text, html = parts(message)
@@ -160,11 +157,3 @@ async def test_two_workers_on_one_delivery_send_one_email(
         "SELECT state, attempts FROM deliveries WHERE id = $1", delivery_id
     )
     assert (row["state"], row["attempts"]) == ("delivered", 1)
-
-
-async def _execute(url: str, sql: str, *args: Any) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql, *args)
-    finally:
-        await conn.close()

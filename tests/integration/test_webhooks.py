@@ -18,7 +18,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from core.settings import Settings
 from tests.integration.test_end_to_end import USERS
 from tests.receivers import Answer, Call, WebhookReceiver
-from tests.services import Stack, job_when, new_api_key
+from tests.services import Stack, job_when, new_api_key, run_sql
 from workers.webhooks import RefusedAddress, post_webhook
 
 SMALL = {**USERS, "rows": 20}
@@ -277,3 +277,32 @@ def test_deleting_an_endpoint_stops_its_deliveries(
     job = finished(account, SMALL)
     assert deliveries(account, job["id"]) == []
     assert json.loads(account.get("/v1/webhooks").text)["endpoints"] == []
+
+
+def test_a_receiver_slower_than_the_timeout_is_retried(
+    account: httpx.Client, receiver: WebhookReceiver
+) -> None:
+    # The tests' stack gives up on a call after WEBHOOK_TIMEOUT_SECONDS=2.
+    receiver.answer("/slow", Answer(200, delay=3))
+    register(account, f"{receiver.base_url}/slow")
+    job = finished(account, SMALL)
+    delivery = delivery_when(account, job["id"], "delivered")
+    assert [a["status"] for a in delivery["attempts"]] == [None, 200]
+    assert "no answer within 2 s" in delivery["attempts"][0]["error"]
+
+
+def test_an_expired_file_is_announced(
+    account: httpx.Client, receiver: WebhookReceiver, stack_env: dict[str, str]
+) -> None:
+    endpoint = register(account, f"{receiver.base_url}/expiry", events=["job.expired"])
+    job = finished(account, SMALL)
+    # The scheduler's expiry marks jobs so; any change of the row to expired is announced.
+    run_sql(
+        stack_env["DATABASE_URL"],
+        "UPDATE jobs SET state = 'expired' WHERE id = $1",
+        uuid.UUID(job["id"]),
+    )
+    payload = verified(receiver.next_call("/expiry"), endpoint["secret"])
+    assert payload["type"] == "job.expired" and payload["data"]["download_url"] is None
+    # Only the event subscribed to: the job's success went to no one here.
+    assert [d["event"] for d in deliveries(account, job["id"])] == ["job.expired"]
