@@ -55,7 +55,10 @@ async def run_dispatcher(
     listener: asyncpg.Connection | None = None
     try:
         while not stop.is_set():
-            if listener is None or listener.is_closed():
+            if listener is not None and listener.is_closed():  # the database restarted
+                await _release(pool, listener)
+                listener = None
+            if listener is None:
                 listener = await _listen(pool, on_notify)
             wake.clear()
             try:
@@ -70,7 +73,13 @@ async def run_dispatcher(
         if listener is not None:
             with contextlib.suppress(Exception):
                 await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
-            await pool.release(listener)
+            await _release(pool, listener)
+
+
+async def _release(pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
+    """Gives the connection back to the pool, which replaces it if it is broken."""
+    with contextlib.suppress(Exception):
+        await pool.release(connection, timeout=5)
 
 
 async def _listen(pool: asyncpg.Pool, on_notify: Any) -> asyncpg.Connection | None:

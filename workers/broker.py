@@ -8,6 +8,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
 from core.settings import BrokerSettings
+from workers.messages import deliveries_queue
 
 # How long one Redis command may wait for the server. Without a limit, a server that stops
 # answering (a frozen host, a partition) holds every send for ever, and with it the API's
@@ -17,7 +18,8 @@ REDIS_TIMEOUT_SECONDS = 5.0
 
 
 def build_broker(settings: BrokerSettings) -> dramatiq.Broker:
-    """A broker with the job queue declared, ready to send to (and to serve workers)."""
+    """A broker with the job and delivery queues declared, ready to send to (and to serve
+    workers)."""
     url = settings.url
     if url is None:
         raise RuntimeError("BROKER_URL or REDIS_URL is not set (tdbuddy dev sets it)")
@@ -33,6 +35,7 @@ def build_broker(settings: BrokerSettings) -> dramatiq.Broker:
         scheme = url.partition(":")[0]  # never the whole URL: it may hold a password
         raise RuntimeError(f"BROKER_URL must be redis://, unix:// or amqp://, not {scheme}://")
     broker.declare_queue(settings.queue)
+    broker.declare_queue(deliveries_queue(settings.queue))
     return broker
 
 

@@ -1,15 +1,28 @@
-"""RabbitMQ as the broker: the same API and worker, configured with BROKER_URL=amqp://…"""
+"""RabbitMQ as the broker: the same API, worker and scheduler, configured with
+BROKER_URL=amqp://…, on a database of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from standardwebhooks import Webhook
 
 from tests.integration.test_end_to_end import USERS, download, expected_bytes
-from tests.services import Stack, free_port, job_when, new_api_key, port_open, unavailable
+from tests.receivers import Answer, WebhookReceiver
+from tests.services import (
+    Stack,
+    create_database,
+    drop_database,
+    free_port,
+    job_when,
+    new_api_key,
+    port_open,
+    unavailable,
+)
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -21,7 +34,9 @@ def rabbit_stack(
     if not port_open("127.0.0.1", 5672):
         unavailable("RabbitMQ at 127.0.0.1:5672")
     port = free_port()
+    database_url = asyncio.run(create_database("tdbuddy_rabbit"))
     env = stack_env | {
+        "DATABASE_URL": database_url,
         "BROKER_URL": RABBITMQ_URL,
         "BROKER_QUEUE": f"jobs-{uuid.uuid4().hex[:8]}",
         "API_PORT": str(port),
@@ -30,8 +45,10 @@ def rabbit_stack(
     stack = Stack(env, Path(tmp_path_factory.mktemp("rabbit-logs")))
     stack.start_api()
     stack.start("worker", "worker")
+    stack.start("scheduler", "scheduler")
     yield stack
     stack.stop_all()
+    asyncio.run(drop_database(database_url))
 
 
 def test_a_job_runs_end_to_end_over_rabbitmq(rabbit_stack: Stack) -> None:
@@ -44,4 +61,21 @@ def test_a_job_runs_end_to_end_over_rabbitmq(rabbit_stack: Stack) -> None:
         job = client.post("/v1/jobs", json=spec).json()
         done = job_when(client, job["url"], lambda j: j["state"] == "succeeded", 120)
         assert download(client, done["file"]["download_url"]).content == expected_bytes(spec)
-        assert "planned into 4 shards" in rabbit_stack.processes[-1].log_text()
+        worker = next(p for p in rabbit_stack.processes if p.name == "worker")
+        assert "planned into 4 shards" in worker.log_text()
+
+
+def test_webhooks_and_their_delayed_retries_go_over_rabbitmq(
+    rabbit_stack: Stack, receiver: WebhookReceiver
+) -> None:
+    key = new_api_key(rabbit_stack.env, f"rabbit-{uuid.uuid4().hex[:6]}")
+    receiver.answer("/rabbit", Answer(500))
+    with rabbit_stack.client(key) as client:
+        answer = client.post(
+            "/v1/jobs",
+            json={**USERS, "rows": 10, "callback_url": f"{receiver.base_url}/rabbit"},
+        )
+        secret = answer.json()["callback_secret"]
+        first, retry = receiver.next_call("/rabbit"), receiver.next_call("/rabbit")
+    assert (first.status, retry.status) == (500, 200)
+    assert Webhook(secret).verify(retry.body, retry.headers)["type"] == "job.succeeded"

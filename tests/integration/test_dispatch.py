@@ -1,0 +1,85 @@
+"""The delivery dispatcher: one message per due delivery, and another when the first was lost."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+
+import dramatiq
+from dramatiq.broker import MessageProxy
+
+from generators.engine import ENGINE_VERSION
+from generators.spec import parse_spec, spec_to_dict
+from schedules.dispatch import RESEND_AFTER_SECONDS, dispatch_due
+from storage.accounts import AccountRepository
+from storage.deliveries import DeliveryRepository
+from storage.jobs import NewJob
+from tests.integration.test_end_to_end import USERS
+from workers.broker import build_broker
+from workers.messages import deliveries_queue
+from workers.resources import WorkerResources
+
+
+def next_message(broker: dramatiq.Broker, queue: str) -> MessageProxy | None:
+    """The next message on the queue within a second, taken off it; None if there is none."""
+    consumer = broker.consume(queue, prefetch=1, timeout=1000)
+    try:
+        message = next(consumer)
+        if message is not None:
+            consumer.ack(message)
+        return message
+    finally:
+        consumer.close()
+
+
+async def test_due_deliveries_are_sent_once_and_again_when_their_message_is_lost(
+    quiet_resources: WorkerResources,
+) -> None:
+    # A database of its own, a queue of its own: no scheduler or worker but this test's.
+    res = quiet_resources
+    queue = f"dispatch-{uuid.uuid4().hex[:8]}"
+    settings = dataclasses.replace(
+        res.settings, broker=dataclasses.replace(res.settings.broker, queue=queue)
+    )
+    broker = build_broker(settings.broker)
+    deliveries = DeliveryRepository(res.pool)
+    user_id = await AccountRepository(res.pool).create_user(f"dispatch-{uuid.uuid4().hex[:6]}")
+    spec = parse_spec(USERS)
+    job = await res.jobs.insert(
+        NewJob(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            name=spec.name,
+            spec=spec_to_dict(spec),
+            format=spec.format,
+            rows_total=spec.rows,
+            engine_version=ENGINE_VERSION,
+            file_name="users.csv",
+            notify_email="qa@example.jp",
+            callback_url="https://hooks.example.jp/tdbuddy",
+        )
+    )
+    assert await dispatch_due(deliveries, broker, settings) == 0  # nothing has ended yet
+    await res.pool.execute("UPDATE jobs SET state = 'failed', error = 'x' WHERE id = $1", job.id)
+    ids = {
+        row["id"]
+        for row in await res.pool.fetch("SELECT id FROM deliveries WHERE job_id = $1", job.id)
+    }
+    assert len(ids) == 2  # the callback and the email
+
+    assert await dispatch_due(deliveries, broker, settings) == 2
+    sent = [await asyncio.to_thread(next_message, broker, deliveries_queue(queue)) for _ in ids]
+    assert {uuid.UUID(m.args[0]) for m in sent if m is not None} == ids
+    # A message is on its way: the next ticks send nothing more...
+    assert await dispatch_due(deliveries, broker, settings) == 0
+    # ...until it has brought no attempt for longer than RESEND_AFTER_SECONDS: it was lost.
+    await res.pool.execute(
+        "UPDATE deliveries SET dispatched_at = now() - make_interval(secs => $2) WHERE job_id = $1",
+        job.id,
+        RESEND_AFTER_SECONDS + 1,
+    )
+    assert await dispatch_due(deliveries, broker, settings) == 2
+    again = [await asyncio.to_thread(next_message, broker, deliveries_queue(queue)) for _ in ids]
+    assert {uuid.UUID(m.args[0]) for m in again if m is not None} == ids
+    broker.close()
