@@ -22,10 +22,11 @@ from api.field_types import field_type_examples, list_field_types
 from api.health import health, ready
 from api.jobs import JobController
 from api.openapi import add_spec_schemas
+from api.sending import JobMessageSender
 from api.state import AppState
 from api.webhooks import WebhookController
 from core.settings import Settings
-from storage.accounts import AccountRepository
+from storage.accounts import AccountRepository, CachedCallers
 from storage.database import create_pool
 from storage.jobs import JobRepository
 from storage.objects import object_store
@@ -43,17 +44,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def resources(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database)
+        broker = build_broker(settings.broker)
+        sender = JobMessageSender(broker, settings.broker.queue)
+        accounts = AccountRepository(pool)
+        callers = CachedCallers(accounts, pool)
         try:
             app.state.resources = AppState(
                 settings=settings,
                 pool=pool,
                 jobs=JobRepository(pool),
-                accounts=AccountRepository(pool),
+                accounts=accounts,
+                callers=callers,
                 store=object_store(settings.storage),
-                broker=build_broker(settings.broker),
+                broker=broker,
+                sender=sender,
             )
             yield
         finally:
+            await sender.close()
+            await callers.close()
             await pool.close()
 
     app = Litestar(

@@ -21,7 +21,7 @@ async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
         raise NotAuthorizedException(
             "send your API key as 'Authorization: Bearer <key>'", headers=_CHALLENGE
         )
-    caller = await AppState.of(request).accounts.caller_for_key(secret.strip())
+    caller = await AppState.of(request).callers.caller_for_key(secret.strip())
     if caller is None:
         raise NotAuthorizedException("unknown or revoked API key", headers=_CHALLENGE)
     return caller

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import datetime as dt
@@ -39,7 +38,6 @@ from storage.idempotency import (
     fingerprint,
 )
 from storage.jobs import NewJob
-from workers.messages import send_generate_job
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +211,7 @@ class JobController(Controller):
         if submission.created and job.state is JobState.QUEUED:
             # The row is committed: from here on a lost message is re-sent by the reconciler.
             try:
-                await asyncio.to_thread(
-                    send_generate_job, state.broker, state.settings.broker.queue, job.id
-                )
+                await state.sender.send(job.id)
             except Exception:
                 log.exception("job %s committed but not sent; the reconciler will send it", job.id)
                 with contextlib.suppress(Exception):  # the database may be what is down

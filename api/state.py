@@ -9,8 +9,9 @@ import asyncpg
 import dramatiq
 from litestar import Request
 
+from api.sending import JobMessageSender
 from core.settings import Settings
-from storage.accounts import AccountRepository
+from storage.accounts import AccountRepository, CachedCallers
 from storage.jobs import JobRepository
 from storage.objects import ObjectStore
 
@@ -21,8 +22,10 @@ class AppState:
     pool: asyncpg.Pool
     jobs: JobRepository
     accounts: AccountRepository
+    callers: CachedCallers
     store: ObjectStore
     broker: dramatiq.Broker
+    sender: JobMessageSender
 
     @staticmethod
     def of(request: Request[Any, Any, Any]) -> AppState:

@@ -7,15 +7,14 @@ also picks up the retries whose delayed message was lost, and deliveries a dead 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import Any
 
 import asyncpg
 import dramatiq
 
 from core.settings import Settings
 from storage.deliveries import NOTIFY_CHANNEL, DeliveryRepository
+from storage.listening import Listening, listen
 from workers.messages import deliveries_queue, send_delivery
 
 log = logging.getLogger(__name__)
@@ -49,17 +48,17 @@ async def run_dispatcher(
     wake = asyncio.Event()
     interval = settings.jobs.reconcile_interval_seconds
 
-    def on_notify(*_: Any) -> None:
+    def on_notify(_payload: str) -> None:
         wake.set()
 
-    listener: asyncpg.Connection | None = None
+    listening: Listening | None = None
     try:
         while not stop.is_set():
-            if listener is not None and listener.is_closed():  # the database restarted
-                await _release(pool, listener)
-                listener = None
-            if listener is None:
-                listener = await _listen(pool, on_notify)
+            if listening is not None and not listening.alive:  # the database restarted
+                await listening.close()
+                listening = None
+            if listening is None:
+                listening = await listen(pool, NOTIFY_CHANNEL, on_notify)
             wake.clear()
             try:
                 await dispatch_due(deliveries, broker, settings)
@@ -70,25 +69,5 @@ async def run_dispatcher(
             for waiting in waits:
                 waiting.cancel()
     finally:
-        if listener is not None:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
-            await _release(pool, listener)
-
-
-async def _release(pool: asyncpg.Pool, connection: asyncpg.Connection) -> None:
-    """Gives the connection back to the pool, which replaces it if it is broken."""
-    with contextlib.suppress(Exception):
-        await pool.release(connection, timeout=5)
-
-
-async def _listen(pool: asyncpg.Pool, on_notify: Any) -> asyncpg.Connection | None:
-    """A pooled connection kept listening for deliveries; None while the database is away
-    (the tick alone dispatches then)."""
-    try:
-        connection: asyncpg.Connection = await pool.acquire()
-        await connection.add_listener(NOTIFY_CHANNEL, on_notify)
-        return connection
-    except Exception:
-        log.warning("cannot listen for deliveries now; dispatching on the tick alone")
-        return None
+        if listening is not None:
+            await listening.close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
+import time
 
 import asyncpg
 import msgspec
 
+from storage.listening import Listening, listen
 from storage.queries import query
 
 KEY_PREFIX = "tdb_"
+KEY_CHANGES_CHANNEL = "tdbuddy_api_keys"
 
 
 class Caller(msgspec.Struct, frozen=True):
@@ -64,7 +68,11 @@ class AccountRepository:
 
     async def caller_for_key(self, secret: str) -> Caller | None:
         """The owner of a live key, or None for an unknown or revoked one."""
-        row = await self._pool.fetchrow(query("user_for_key_hash"), hash_key(secret))
+        return await self.caller_for_hash(hash_key(secret))
+
+    async def caller_for_hash(self, key_hash: bytes) -> Caller | None:
+        """The owner of the live key with this hash, or None."""
+        row = await self._pool.fetchrow(query("user_for_key_hash"), key_hash)
         return (
             None
             if row is None
@@ -94,3 +102,78 @@ class AccountRepository:
             language_given,
         )
         return Account(**dict(row))
+
+
+class CachedCallers:
+    """The owners of API keys, kept in memory while the database announces every change.
+
+    A key's owner is read once and then served from memory, for `ttl` seconds at most. A
+    revoked or deleted key is announced by the database at commit (migration 0005) and
+    forgotten here at once. Nothing is kept while the announcements cannot be heard (before
+    listening starts, or after its connection is lost): every request asks the database then.
+    """
+
+    MAX_KEYS = 10_000
+    RELISTEN_SECONDS = 5.0
+
+    def __init__(self, accounts: AccountRepository, pool: asyncpg.Pool, ttl: float = 300.0):
+        self._accounts = accounts
+        self._pool = pool
+        self._ttl = ttl
+        self._kept: dict[bytes, tuple[Caller, float]] = {}
+        # Bumped by every announcement: a read that overlapped one is not kept.
+        self._generation = 0
+        self._listening: Listening | None = None
+        self._next_listen = 0.0
+        self._lock = asyncio.Lock()
+
+    async def caller_for_key(self, secret: str) -> Caller | None:
+        """The owner of a live key, or None for an unknown or revoked one."""
+        key_hash = hash_key(secret)
+        kept = self._kept.get(key_hash)
+        now = time.monotonic()
+        if kept is not None and kept[1] > now and self._heard():
+            return kept[0]
+        await self._ensure_listening(now)
+        generation = self._generation
+        caller = await self._accounts.caller_for_hash(key_hash)
+        if caller is not None and self._heard() and generation == self._generation:
+            if len(self._kept) >= self.MAX_KEYS:
+                self._kept.clear()
+            self._kept[key_hash] = (caller, now + self._ttl)
+        return caller
+
+    async def close(self) -> None:
+        if self._listening is not None:
+            await self._listening.close()
+            self._listening = None
+
+    def _heard(self) -> bool:
+        return self._listening is not None and self._listening.alive
+
+    def _on_change(self, payload: str) -> None:
+        self._generation += 1
+        if payload == "*":
+            self._kept.clear()
+            return
+        try:
+            self._kept.pop(bytes.fromhex(payload), None)
+        except ValueError:
+            self._kept.clear()
+
+    def _on_lost(self) -> None:
+        self._generation += 1
+        self._kept.clear()
+
+    async def _ensure_listening(self, now: float) -> None:
+        if self._heard() or now < self._next_listen or self._lock.locked():
+            return
+        async with self._lock:
+            self._next_listen = now + self.RELISTEN_SECONDS
+            lost, self._listening = self._listening, None
+            if lost is not None:
+                await lost.close()
+            self._kept.clear()
+            self._listening = await listen(
+                self._pool, KEY_CHANGES_CHANNEL, self._on_change, self._on_lost
+            )

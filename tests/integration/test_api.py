@@ -15,9 +15,10 @@ import msgspec
 import pytest
 
 from core.settings import Settings
+from storage.accounts import hash_key
 from storage.links import sign_link
 from tests.integration.test_end_to_end import USERS
-from tests.services import Stack, job_when, new_api_key, run_sql
+from tests.services import Stack, job_when, new_api_key, run_sql, wait_until
 
 SMALL = {**USERS, "rows": 50}
 
@@ -50,6 +51,22 @@ def test_another_callers_job_is_404_and_not_listed(
     listed = other_client.get("/v1/jobs", params={"limit": 100}).json()["jobs"]
     assert mine["id"] not in {job["id"] for job in listed}
     assert client.get(f"/v1/jobs/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_revoked_key_stops_working_at_once(stack: Stack, stack_env: dict[str, str]) -> None:
+    # The API keeps the owners of keys it has seen in memory: a revocation must reach it.
+    key = new_api_key(stack_env, f"revoked-{uuid.uuid4().hex[:6]}")
+    with stack.client(key) as c:
+        for _ in range(3):
+            assert c.get("/v1/jobs").status_code == 200
+        run_sql(
+            stack_env["DATABASE_URL"],
+            "UPDATE api_keys SET revoked_at = now() WHERE key_hash = $1",
+            hash_key(key),
+        )
+        # Announced at commit; heard by the API a moment later, not after a cache's lifetime.
+        wait_until(lambda: c.get("/v1/jobs").status_code == 401, 5, "the key to be refused")
+        assert c.post("/v1/jobs", json=SMALL).status_code == 401
 
 
 def test_listing_is_newest_first_and_pages_without_gaps(

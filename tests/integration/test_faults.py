@@ -150,10 +150,13 @@ def test_postgres_restarted_mid_job_503_while_down_then_the_job_finishes_with_th
     job_when(client, job["url"], lambda j: j["progress"]["rows_done"] > 0, 60)
 
     # One request is in flight when the server goes down: it waits on a lock that only API
-    # requests touch (every one reads its caller's key first).
+    # requests touch (one with a key the API has not seen yet reads the key's owner first).
+    fresh_key = new_api_key(private_stack.env, f"dave-{uuid.uuid4().hex[:6]}")
     with postgres.locked("tdbuddy", "api_keys"), ThreadPoolExecutor(1) as pool:
         wait_until(lambda: _sql(database, _KEYS_LOCKED), 10, "the lock on api_keys")
-        in_flight = pool.submit(httpx.get, job["url"], headers=_auth(client), timeout=30)
+        in_flight = pool.submit(
+            httpx.get, job["url"], headers={"Authorization": f"Bearer {fresh_key}"}, timeout=30
+        )
         wait_until(lambda: _sql(database, _KEY_LOOKUP_WAITING), 10, "the request to wait")
         postgres.stop()
         _assert_unavailable(in_flight.result())
