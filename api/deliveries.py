@@ -86,7 +86,7 @@ async def list_deliveries(
     description=(
         "The delivery is due at once and its retry schedule starts again. A webhook call "
         "carries the same webhook-id and body as before, so a receiver can tell it has "
-        "seen it. 409 while an attempt is under way."
+        "seen it. 409 while an attempt is under way, and for an email that was sent."
     ),
     tags=["deliveries"],
 )
@@ -98,6 +98,17 @@ async def resend_delivery(
     delivery = await repository.resend(delivery_id, job_id, caller.user_id)
     if delivery is None:
         for known, _ in await repository.list_for_job(job_id, caller.user_id):
+            if (
+                known.id == delivery_id
+                and known.channel == "email"
+                and known.state is (DeliveryState.DELIVERED)
+            ):
+                raise ApiError(
+                    409,
+                    "email_sent",
+                    "this email was sent already; a job's email goes once",
+                    "delivery_id",
+                )
             if known.id == delivery_id:
                 raise ApiError(
                     409,

@@ -16,7 +16,8 @@ from storage.webhooks import new_secret
 
 MAX_EMAIL_LENGTH = 254
 # One plain address: no display name, list or line break can ride along into the headers.
-_EMAIL = re.compile(r"[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[^@\s<>,;:\"()\[\]\\]+")
+_ADDRESS_CHAR = r"[^@\s<>,;:\"()\[\]\\\x00-\x1f\x7f]"
+_EMAIL = re.compile(rf"{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+")
 
 
 class JobNotifications(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,7 +84,7 @@ async def take_notifications(
     language = given.get("notify_language")
     if language is not None:
         language = check_language(language, "notify_language")
-    elif accept_language and notify_email is not None:
+    elif accept_language:  # for the job's address or the account's
         language = pick_language(None, accept_language)
     return JobNotifications(
         callback_url=callback_url,

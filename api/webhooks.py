@@ -19,7 +19,13 @@ from litestar import Controller, Request, delete, get, post
 
 from api.errors import ApiError
 from api.state import AppState
-from core.callbacks import address_refusal, literal_address, url_refusal
+from core.callbacks import (
+    ONLY_PUBLIC,
+    address_refusal,
+    forbidden_kind,
+    literal_address,
+    url_refusal,
+)
 from core.settings import Settings
 from storage.accounts import Caller
 from storage.webhooks import EVENTS, Endpoint, WebhookRepository
@@ -31,7 +37,7 @@ MAX_ENDPOINTS = 20
 class EndpointRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     url: Annotated[str, msgspec.Meta(min_length=1, description="where deliveries are POSTed")]
     events: list[str] = msgspec.field(default_factory=lambda: list(EVENTS))
-    description: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    description: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^[^\x00]*$")] = ""
 
 
 class EndpointView(msgspec.Struct):
@@ -84,14 +90,14 @@ async def check_callback_url(url: str, settings: Settings, field: str) -> None:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, None, type=socket.SOCK_STREAM
             )
-    except (OSError, TimeoutError):
+    except (OSError, TimeoutError, UnicodeError):
         return
     addresses = [literal_address(str(info[4][0])) for info in infos]
-    refusals = [address_refusal(found, allowed) for found in addresses if found is not None]
-    if refusals and all(refusals):
-        raise ApiError(
-            422, "forbidden_address", f"{field}: {host} resolves to {refusals[0]}", field
-        )
+    kinds = [forbidden_kind(found, allowed) for found in addresses if found is not None]
+    if kinds and all(kinds):
+        # The kind, not the address: answers must not map a private network's names.
+        detail = f"{field}: {host} resolves to {kinds[0]} address; {ONLY_PUBLIC}"
+        raise ApiError(422, "forbidden_address", detail, field)
 
 
 def _not_found(endpoint_id: uuid.UUID) -> ApiError:
@@ -171,18 +177,31 @@ class WebhookController(Controller):
         summary="Make a new signing secret (shown once); the old one signs too for a while",
         description=(
             "Until previous_secret_expires_at every delivery carries two signatures, one per "
-            "secret, so receivers can switch to the new secret without losing a delivery."
+            "secret, so receivers can switch to the new secret without losing a delivery. "
+            "Rotating again before then answers 409."
         ),
     )
     async def rotate_secret(
         self, request: Request[Any, Any, Any], caller: Caller, endpoint_id: uuid.UUID
     ) -> EndpointView:
         state = AppState.of(request)
-        endpoint = await WebhookRepository(state.pool).rotate_secret(
+        repository = WebhookRepository(state.pool)
+        endpoint = await repository.rotate_secret(
             endpoint_id, caller.user_id, state.settings.webhooks.secret_grace_seconds
         )
         if endpoint is None:
-            raise _not_found(endpoint_id)
+            current = await repository.get(endpoint_id, caller.user_id)
+            if current is None:
+                raise _not_found(endpoint_id)
+            until = current.previous_secret_expires_at
+            raise ApiError(
+                409,
+                "rotation_in_grace",
+                "the previous secret still signs until "
+                f"{until.isoformat() if until else 'shortly'}; rotate again after that, or the "
+                "receivers still on it would stop verifying at once",
+                "endpoint_id",
+            )
         return endpoint_view(endpoint, show_secret=True)
 
     @post(

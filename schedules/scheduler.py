@@ -1,5 +1,5 @@
 """`tdbuddy scheduler`: the one process that runs periodic work (now: the job reconciler, the
-delivery dispatcher and the removal of idempotency keys past their lifetime)."""
+delivery dispatcher, file expiry and the removal of idempotency keys past their lifetime)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import signal
 
 from core.settings import Settings
 from schedules.dispatch import run_dispatcher
+from schedules.expiry import expire_files
 from schedules.reconcile import reconcile_jobs
 from storage.database import create_pool
 from storage.idempotency import SubmissionRepository
@@ -35,6 +36,8 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await reconcile_jobs(jobs, shards, store, broker, settings)
+                if expired := await expire_files(jobs, submissions, store):
+                    log.info("expired %d file(s)", expired)
                 if expired := await submissions.delete_expired_keys():
                     log.info("removed %d idempotency key(s) past their 24 h", expired)
             except Exception:

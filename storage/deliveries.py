@@ -46,10 +46,13 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     last_error: str | None
     created_at: dt.datetime
     delivered_at: dt.datetime | None
+    # Attempts recorded in delivery_attempts when this one was claimed (claims only).
+    recorded_attempts: int = 0
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Delivery:
-        values = {name: row[name] for name in cls.__struct_fields__}
+        present = set(row.keys())
+        values = {name: row[name] for name in cls.__struct_fields__ if name in present}
         values["state"] = DeliveryState(values["state"])
         return cls(**values)
 
@@ -112,8 +115,9 @@ class DeliveryRepository:
         attempted_at: dt.datetime,
         duration_ms: int,
         message_sent: bool = False,
-    ) -> None:
-        """Records the attempt and its outcome in one transaction.
+    ) -> bool:
+        """Records the attempt and its outcome in one transaction; False (the attempt kept on
+        record, the outcome not) when a later attempt took the delivery over meanwhile.
 
         `message_sent`: a delayed message for the retry is on its way already.
         """
@@ -127,7 +131,7 @@ class DeliveryRepository:
                 outcome.error,
                 delivery.resend_by_hand,
             )
-            await conn.execute(
+            status: str = await conn.execute(
                 query("finish_delivery"),
                 delivery.id,
                 outcome.state.value,
@@ -135,13 +139,17 @@ class DeliveryRepository:
                 outcome.status,
                 outcome.error,
                 message_sent,
+                delivery.attempts,
             )
+            if status != "UPDATE 1":
+                return False
             if outcome.disable_endpoint and delivery.endpoint_id is not None:
                 await conn.execute(
                     query("disable_webhook_endpoint"),
                     delivery.endpoint_id,
                     f"the receiver answered 410 Gone at {attempted_at.isoformat()}",
                 )
+        return True
 
     async def list_for_job(
         self, job_id: uuid.UUID, user_id: int

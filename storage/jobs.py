@@ -215,3 +215,9 @@ class JobRepository:
         job that is not the user's or has not ended."""
         row = await self._pool.fetchrow(query("delete_job"), job_id, user_id)
         return None if row is None else JobRecord.from_row(row)
+
+    async def expire_due(self, limit: int) -> list[tuple[uuid.UUID, str | None]]:
+        """Marks up to `limit` succeeded jobs whose time is up as expired; returns each one's
+        id and the object its file was."""
+        rows = await self._pool.fetch(query("expire_jobs"), limit)
+        return [(row["id"], row["object_key"]) for row in rows]

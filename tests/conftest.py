@@ -132,7 +132,7 @@ def stack_env(
         # The tests' receivers listen on 127.0.0.1; every other private address stays refused.
         "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
         "WEBHOOK_RETRY_SCHEDULE": "0.3,0.3,0.3",
-        "WEBHOOK_TIMEOUT_SECONDS": "2",
+        "WEBHOOK_TIMEOUT_SECONDS": "6",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(mail.port),
         "SMTP_SECURITY": "none",

@@ -19,7 +19,7 @@ import httpx
 import msgspec
 from standardwebhooks import Webhook
 
-from core.callbacks import IpAddress, address_refusal, literal_address
+from core.callbacks import ONLY_PUBLIC, IpAddress, address_refusal, forbidden_kind, literal_address
 from core.settings import Settings, WebhookSettings
 from storage.deliveries import DeliveryState, Outcome
 from storage.jobs import JobRecord
@@ -91,11 +91,17 @@ def signature_header(
     secrets: Sequence[str], message_id: str, sent_at: dt.datetime, body: str
 ) -> str:
     """`webhook-signature`: one `v1,<base64>` per live secret, newest first, space-separated."""
+    if not secrets:
+        raise ValueError("a webhook is never sent unsigned: no secret was given")
     return " ".join(Webhook(secret).sign(message_id, sent_at, body) for secret in secrets)
 
 
 async def resolve_address(host: str, port: int, settings: WebhookSettings) -> IpAddress:
-    """The one address the call will connect to; raises RefusedAddress for a forbidden one."""
+    """The one address the call will connect to; raises RefusedAddress for a forbidden one.
+
+    The refusal does not name the address a name resolved to: that would map a private
+    network's names for whoever registers URLs.
+    """
     address = literal_address(host)
     if address is None:
         loop = asyncio.get_running_loop()
@@ -103,11 +109,15 @@ async def resolve_address(host: str, port: int, settings: WebhookSettings) -> Ip
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise OSError(f"cannot resolve {host}: {exc.strerror}") from None
+        except UnicodeError:
+            raise RefusedAddress(f"{host} is not a valid host name") from None
         address = literal_address(str(infos[0][4][0]))
         assert address is not None
-    refusal = address_refusal(address, settings.allowed_networks)
-    if refusal is not None:
-        raise RefusedAddress(f"{host} resolves to {refusal}" if host != str(address) else refusal)
+        if (kind := forbidden_kind(address, settings.allowed_networks)) is not None:
+            raise RefusedAddress(f"{host} resolves to {kind} address; {ONLY_PUBLIC}")
+        return address
+    if (refusal := address_refusal(address, settings.allowed_networks)) is not None:
+        raise RefusedAddress(refusal)
     return address
 
 
@@ -118,20 +128,21 @@ async def post_webhook(
     body: str,
     settings: WebhookSettings,
 ) -> httpx.Response:
-    """POSTs the body to the checked address of `url`; the response is not read."""
+    """POSTs the body to the checked address of `url` within the webhook timeout, name
+    resolution included; the response is not read."""
     target = httpx.URL(url)
     port = target.port or (443 if target.scheme == "https" else 80)
-    address = await resolve_address(target.host, port, settings)
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-    host_header = target.host if target.port is None else f"{target.host}:{target.port}"
-    request = client.build_request(
-        "POST",
-        target.copy_with(host=str(address)),
-        content=body.encode(),
-        headers={**headers, "Host": host_header},
-        extensions=extensions,
-    )
     async with asyncio.timeout(settings.timeout_seconds):
+        address = await resolve_address(target.host, port, settings)
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        request = client.build_request(
+            "POST",
+            target.copy_with(host=str(address)),
+            content=body.encode(),
+            # The URL's own host and port, brackets and all for an IPv6 literal.
+            headers={**headers, "Host": target.netloc.decode("ascii")},
+            extensions=extensions,
+        )
         response = await client.send(request, follow_redirects=False, stream=True)
         await response.aclose()  # only the status matters; a big body is not read
     return response
@@ -164,12 +175,13 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | Non
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        wait = dt.timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():
+        # More than a day's seconds is a day: no need to parse a thousand digits.
+        wait = MAX_RETRY_AFTER if len(value) > 6 else dt.timedelta(seconds=int(value))
     else:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
@@ -199,7 +211,9 @@ def response_outcome(
     if status in (429, 503) and retry_at is not None:
         wait = parse_retry_after(response.headers.get("retry-after"), now)
         if wait is not None:
-            retry_at = now + wait
+            # Later than the schedule when asked, never sooner: a "Retry-After: 0" must not
+            # use up the retries in a few seconds.
+            retry_at = max(retry_at, now + wait)
             error += f"; retrying after the {int(wait.total_seconds())} s it asked for"
     return failed_attempt(status, error, retry_at)
 

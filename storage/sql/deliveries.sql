@@ -19,11 +19,14 @@ RETURNING id;
 -- name: claim_delivery_attempt
 -- A worker takes the delivery for one attempt, for $2 seconds at most. A message a little
 -- early (a delayed one, or clocks that differ by a second) still finds it due.
+-- recorded_attempts tells whether an earlier attempt stopped before recording its outcome.
 UPDATE deliveries
 SET attempting_until = now() + make_interval(secs => $2), attempts = attempts + 1
 WHERE id = $1 AND state = 'pending' AND next_attempt_at <= now() + interval '1 second'
   AND (attempting_until IS NULL OR attempting_until < now())
-RETURNING *;
+RETURNING *,
+    (SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = $1)::integer
+        AS recorded_attempts;
 
 -- name: webhook_secrets
 -- The secrets that sign a delivery to endpoint $1 now: the current one, and the previous one
@@ -43,7 +46,8 @@ VALUES ($1, $2, $3, $4, $5, $6);
 
 -- name: finish_delivery
 -- The attempt's outcome: 'delivered' or 'failed' for good, or 'pending' again at $3 (with a
--- delayed message due then, $6 says whether one was sent).
+-- delayed message due then, $6 says whether one was sent). Fenced on the attempt ($7): an
+-- attempt that outlived its hold and was taken over records nothing here.
 UPDATE deliveries
 SET state = $2::delivery_state,
     next_attempt_at = COALESCE($3, next_attempt_at),
@@ -52,7 +56,7 @@ SET state = $2::delivery_state,
     attempting_until = NULL, resend_by_hand = false,
     last_status = $4, last_error = $5,
     delivered_at = CASE WHEN $2::delivery_state = 'delivered' THEN now() END
-WHERE id = $1;
+WHERE id = $1 AND attempts = $7 AND attempting_until IS NOT NULL;
 
 -- name: disable_webhook_endpoint
 -- The receiver answered 410 Gone: nothing more goes to this endpoint, until its owner turns
@@ -72,11 +76,15 @@ ORDER BY a.delivery_id, a.id;
 
 -- name: resend_delivery
 -- By hand: the delivery is due again now, its retry schedule started again, and its next
--- attempt counted as one made by hand. Not while an attempt is under way.
+-- attempt counted as one made by hand. Not while an attempt is under way, and not for an
+-- email that went (a person gets one email per job). Attempts whose outcome was never
+-- recorded are forgotten: the user has asked for this one.
 UPDATE deliveries d
 SET state = 'pending', next_attempt_at = now(), schedule_step = 0, dispatched_at = now(),
-    resend_by_hand = true
+    resend_by_hand = true,
+    attempts = (SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = d.id)
 FROM jobs j
 WHERE d.id = $1 AND d.job_id = $2 AND j.id = d.job_id AND j.user_id = $3
   AND (d.attempting_until IS NULL OR d.attempting_until < now())
-RETURNING d.*;
+  AND NOT (d.channel = 'email' AND d.state = 'delivered')
+RETURNING d.*, 0 AS recorded_attempts;

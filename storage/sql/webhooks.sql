@@ -15,11 +15,13 @@ SELECT * FROM webhook_endpoints WHERE id = $1 AND user_id = $2;
 DELETE FROM webhook_endpoints WHERE id = $1 AND user_id = $2 RETURNING id;
 
 -- name: rotate_webhook_secret
--- The new secret signs from now on; the one it replaces also signs for $4 seconds more.
+-- The new secret signs from now on; the one it replaces also signs for $4 seconds more. Not
+-- during an earlier rotation's grace: the secret still in grace would stop signing at once.
 UPDATE webhook_endpoints
 SET previous_secret = secret, secret = $3,
     previous_secret_expires_at = now() + make_interval(secs => $4)
 WHERE id = $1 AND user_id = $2
+  AND (previous_secret_expires_at IS NULL OR previous_secret_expires_at <= now())
 RETURNING *;
 
 -- name: enable_webhook_endpoint

@@ -70,6 +70,9 @@ def test_a_finished_job_emails_a_link_that_downloads_the_file(
     assert hashlib.sha256(download.content).hexdigest() == job["file"]["sha256"]
     [delivery] = account.get(f"/v1/jobs/{job['id']}/deliveries").json()["deliveries"]
     assert (delivery["channel"], delivery["target"]) == ("email", to)
+    # A person gets one email per job: it cannot be sent again by hand.
+    again = account.post(f"/v1/jobs/{job['id']}/deliveries/{delivery['id']}/resend")
+    assert again.status_code == 409 and again.json()["field"] == "delivery_id"
 
 
 def test_a_failed_job_emails_the_reason_and_no_link(

@@ -30,6 +30,13 @@ SCHEDULE = (5, 300, 1800)
         ("0.0.0.0", "unspecified"),  # noqa: S104
         ("224.0.0.1", "multicast"),
         ("fc00::1", "private"),
+        # IPv6 forms that carry an IPv4 address inside lead where that address does.
+        ("::127.0.0.1", "loopback"),
+        ("::ffff:0:127.0.0.1", "loopback"),
+        ("64:ff9b::7f00:1", "loopback"),
+        ("64:ff9b::a00:1", "private"),
+        ("2002:7f00:1::", "loopback"),
+        ("2002:a9fe:a9fe::", "link-local"),
     ],
 )
 def test_non_public_addresses_are_refused_with_their_kind(address: str, kind: str) -> None:
@@ -40,6 +47,7 @@ def test_non_public_addresses_are_refused_with_their_kind(address: str, kind: st
 def test_public_and_allowed_addresses_pass() -> None:
     assert address_refusal(ipaddress.ip_address("93.184.215.14"), ()) is None
     assert address_refusal(ipaddress.ip_address("2606:4700::1111"), ()) is None
+    assert address_refusal(ipaddress.ip_address("64:ff9b::5db8:d70e"), ()) is None  # NAT64
     allowed = (ipaddress.ip_network("127.0.0.1/32"),)
     assert address_refusal(ipaddress.ip_address("127.0.0.1"), allowed) is None
     assert address_refusal(ipaddress.ip_address("127.0.0.2"), allowed) is not None
@@ -54,6 +62,10 @@ def test_public_and_allowed_addresses_pass() -> None:
         ("https://example.com:99999/", "valid URL"),
         ("https://example.com/#frag", "fragment"),
         ("https://example.com/" + "a" * 3000, "2048"),
+        ("http://exa\tmple.com/", "control"),
+        ("http://example.com/a b", "spaces"),
+        ("http://a..b.com/", "invalid host"),
+        ("http://" + "a" * 64 + ".com/", "invalid host"),
     ],
 )
 def test_unusable_urls_say_why(url: str, reason: str) -> None:

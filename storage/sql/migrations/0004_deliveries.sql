@@ -56,7 +56,9 @@ CREATE TABLE deliveries (
     last_error        text,
     created_at        timestamptz NOT NULL DEFAULT now(),
     delivered_at      timestamptz,
-    UNIQUE (job_id, event, channel, target)
+    -- One delivery per event and receiver: an endpoint, the job's callback (no endpoint),
+    -- or an address. Two endpoints with one URL are two receivers with two secrets.
+    UNIQUE NULLS NOT DISTINCT (job_id, event, channel, target, endpoint_id)
 );
 
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
