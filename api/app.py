@@ -22,7 +22,7 @@ from api.field_types import field_type_examples, list_field_types
 from api.health import health, ready
 from api.jobs import JobController
 from api.openapi import add_spec_schemas
-from api.sending import JobMessageSender
+from api.sending import job_inserter, job_message_sender
 from api.state import AppState
 from api.webhooks import WebhookController
 from core.settings import Settings
@@ -45,22 +45,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def resources(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database)
         broker = build_broker(settings.broker)
-        sender = JobMessageSender(broker, settings.broker.queue)
+        sender = job_message_sender(broker, settings.broker.queue)
+        jobs = JobRepository(pool)
+        inserter = job_inserter(jobs)
         accounts = AccountRepository(pool)
         callers = CachedCallers(accounts, pool)
         try:
             app.state.resources = AppState(
                 settings=settings,
                 pool=pool,
-                jobs=JobRepository(pool),
+                jobs=jobs,
                 accounts=accounts,
                 callers=callers,
                 store=object_store(settings.storage),
                 broker=broker,
                 sender=sender,
+                inserter=inserter,
             )
             yield
         finally:
+            await inserter.close()
             await sender.close()
             await callers.close()
             await pool.close()

@@ -204,14 +204,17 @@ class JobController(Controller):
             notify_email=notifications.notify_email,
             notify_language=notifications.notify_language,
         )
-        submission = await _submit(
-            SubmissionRepository(state.pool), new_job, idempotency, reuse_file
-        )
+        if idempotency is None and not reuse_file:  # the common case: a plain new job
+            submission = Submission(await state.inserter.submit(new_job), created=True)
+        else:
+            submission = await _submit(
+                SubmissionRepository(state.pool), new_job, idempotency, reuse_file
+            )
         job = submission.job
         if submission.created and job.state is JobState.QUEUED:
             # The row is committed: from here on a lost message is re-sent by the reconciler.
             try:
-                await state.sender.send(job.id)
+                await state.sender.submit(job.id)
             except Exception:
                 log.exception("job %s committed but not sent; the reconciler will send it", job.id)
                 with contextlib.suppress(Exception):  # the database may be what is down

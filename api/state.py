@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,10 +10,10 @@ import asyncpg
 import dramatiq
 from litestar import Request
 
-from api.sending import JobMessageSender
+from api.batching import Batcher
 from core.settings import Settings
 from storage.accounts import AccountRepository, CachedCallers
-from storage.jobs import JobRepository
+from storage.jobs import JobRecord, JobRepository, NewJob
 from storage.objects import ObjectStore
 
 
@@ -25,7 +26,8 @@ class AppState:
     callers: CachedCallers
     store: ObjectStore
     broker: dramatiq.Broker
-    sender: JobMessageSender
+    sender: Batcher[uuid.UUID, None]
+    inserter: Batcher[NewJob, JobRecord]
 
     @staticmethod
     def of(request: Request[Any, Any, Any]) -> AppState:

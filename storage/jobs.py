@@ -110,6 +110,13 @@ class JobRepository:
         row = await self._pool.fetchrow(query("insert_job"), *job.values())
         return JobRecord.from_row(row)
 
+    async def insert_many(self, jobs: list[NewJob]) -> list[JobRecord]:
+        """Inserts the jobs in one statement (all or none); returns them in the same order."""
+        columns = list(zip(*(job.values() for job in jobs), strict=True))
+        rows = await self._pool.fetch(query("insert_jobs"), *columns)
+        by_id = {row["id"]: JobRecord.from_row(row) for row in rows}
+        return [by_id[job.id] for job in jobs]
+
     async def mark_unsent(self, job_id: uuid.UUID) -> None:
         """Records that the job's message was not sent, for the reconciler to send at once."""
         await self._pool.execute(query("mark_unsent"), job_id)

@@ -120,3 +120,12 @@ SET state = 'cancelled', finished_at = now(), upload_id = NULL, object_key = NUL
 FROM before b
 WHERE j.id = b.id
 RETURNING b.upload_id AS written_upload_id, b.object_key AS written_object_key, j.*;
+
+-- name: insert_jobs
+-- Many insert_job rows in one statement and one commit: $1…$12 are arrays of its columns.
+INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name,
+                  callback_url, callback_secret, notify_email, notify_language, enqueued_at)
+SELECT *, now()
+FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[],
+            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+RETURNING *;
