@@ -20,9 +20,9 @@ from api.downloads import download, download_head
 from api.errors import exception_handlers
 from api.field_types import field_type_examples, list_field_types
 from api.health import health, ready
+from api.inserting import job_inserter
 from api.jobs import JobController
 from api.openapi import add_spec_schemas
-from api.sending import job_inserter, job_message_sender
 from api.state import AppState
 from api.webhooks import WebhookController
 from core.settings import Settings
@@ -45,7 +45,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def resources(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings.database)
         broker = build_broker(settings.broker)
-        sender = job_message_sender(broker, settings.broker.queue)
         jobs = JobRepository(pool)
         inserter = job_inserter(jobs)
         accounts = AccountRepository(pool)
@@ -59,13 +58,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 callers=callers,
                 store=object_store(settings.storage),
                 broker=broker,
-                sender=sender,
                 inserter=inserter,
             )
             yield
         finally:
             await inserter.close()
-            await sender.close()
             await callers.close()
             await pool.close()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -15,7 +14,6 @@ from api.errors import ApiError
 from api.state import AppState
 from storage.accounts import Caller
 from storage.deliveries import Attempt, Delivery, DeliveryRepository, DeliveryState
-from workers.messages import deliveries_queue, send_delivery
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +118,7 @@ async def resend_delivery(
         raise ApiError(
             404, "not_found", f"no delivery {delivery_id} of job {job_id}", "delivery_id"
         )
-    queue = deliveries_queue(state.settings.broker.queue)
-    try:
-        await asyncio.to_thread(send_delivery, state.broker, queue, delivery.id)
-    except Exception:  # the broker is down: the dispatcher sends it once it is back
-        log.exception("delivery %s is due again but its message was not sent", delivery.id)
+    # The scheduler's dispatcher, woken at commit, sends it to a worker.
     found = await repository.list_for_job(job_id, caller.user_id)
     attempts = next((a for d, a in found if d.id == delivery.id), [])
     return delivery_view(delivery, attempts)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import logging
 import re
@@ -22,7 +21,6 @@ from api.notifications import JobNotifications, may_hold_notifications, take_not
 from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
 from api.wire import JobPage, JobView, job_view
-from core.jobs import JobState
 from generators.dataset import edge_case_cells, total_rows
 from generators.engine import ENGINE_VERSION
 from generators.output import file_type
@@ -210,15 +208,9 @@ class JobController(Controller):
             submission = await _submit(
                 SubmissionRepository(state.pool), new_job, idempotency, reuse_file
             )
+        # The committed row is all: the scheduler's relay sends the job's message (the jobs
+        # table is the outbox), so no broker is on a submit's path.
         job = submission.job
-        if submission.created and job.state is JobState.QUEUED:
-            # The row is committed: from here on a lost message is re-sent by the reconciler.
-            try:
-                await state.sender.submit(job.id)
-            except Exception:
-                log.exception("job %s committed but not sent; the reconciler will send it", job.id)
-                with contextlib.suppress(Exception):  # the database may be what is down
-                    await state.jobs.mark_unsent(job.id)
         headers = {"Location": f"/v1/jobs/{job.id}"}
         if not job.state.is_final:
             headers["Retry-After"] = str(state.settings.jobs.retry_after_seconds)

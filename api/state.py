@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,6 @@ class AppState:
     callers: CachedCallers
     store: ObjectStore
     broker: dramatiq.Broker
-    sender: Batcher[uuid.UUID, None]
     inserter: Batcher[NewJob, JobRecord]
 
     @staticmethod

@@ -131,6 +131,7 @@ def service_case(
     """The job on `workers` worker processes: its times, checksum and the workers' CPU time."""
     with bench_stack(storage_parent=parent, extra_env=extra_env) as stack:
         stack.start_api()
+        stack.start("scheduler", "scheduler")  # relays the job to the workers
         processes = stack.start_workers(workers)
         stack.wait_ready(processes)
         with stack.client(stack.new_api_key("scale")) as client:

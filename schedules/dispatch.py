@@ -1,26 +1,34 @@
-"""The delivery dispatcher: a worker message for every due webhook call or email.
+"""The scheduler's relays: what the database says must be sent, sent to the workers.
 
-It wakes when a job's end commits (the jobs trigger's NOTIFY) and every tick besides, which
-also picks up the retries whose delayed message was lost, and deliveries a dead worker held.
+Two outboxes are relayed: jobs the API committed (every new job is sent from here, so no
+broker is on a submit's path) and due webhook calls and emails. Each relay wakes when an
+insert commits (a trigger's NOTIFY) and on every tick besides; the tick also picks up the
+retries whose delayed message was lost, and deliveries a dead worker held.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import dramatiq
 
 from core.settings import Settings
 from storage.deliveries import NOTIFY_CHANNEL, DeliveryRepository
+from storage.jobs import JobRepository
 from storage.listening import Listening, listen
-from workers.messages import deliveries_queue, send_delivery
+from workers.messages import deliveries_queue, send_delivery, send_generate_job
 
 log = logging.getLogger(__name__)
 
+JOBS_CHANNEL = "tdbuddy_jobs"
 # A due delivery whose message brought no attempt within this long is sent again.
 RESEND_AFTER_SECONDS = 60.0
+BATCH = 500
+GATHER_SECONDS = 0.01
 
 
 async def dispatch_due(
@@ -40,13 +48,36 @@ async def dispatch_due(
     return len(ids)
 
 
-async def run_dispatcher(
-    settings: Settings, pool: asyncpg.Pool, broker: dramatiq.Broker, stop: asyncio.Event
+async def send_new_jobs(jobs: JobRepository, broker: dramatiq.Broker, settings: Settings) -> int:
+    """Sends the message of every queued job never sent; returns how many.
+
+    Claimed but not sent (the broker is down), a job is sent again by the reconciler once
+    JOB_REQUEUE_AFTER_SECONDS have passed.
+    """
+    total = 0
+    while ids := await jobs.claim_unsent(BATCH):
+        await asyncio.to_thread(_send_jobs, broker, settings.broker.queue, ids)
+        total += len(ids)
+        if len(ids) < BATCH:
+            break
+    return total
+
+
+def _send_jobs(broker: dramatiq.Broker, queue: str, job_ids: list[uuid.UUID]) -> None:
+    for job_id in job_ids:
+        send_generate_job(broker, queue, job_id)
+
+
+async def relay_on_notify(
+    pool: asyncpg.Pool,
+    channel: str,
+    interval: float,
+    stop: asyncio.Event,
+    relay: Callable[[], Awaitable[int]],
 ) -> None:
-    """Dispatches deliveries on every NOTIFY and every tick until `stop` is set."""
-    deliveries = DeliveryRepository(pool)
+    """Runs `relay` whenever `channel` is notified and every `interval` seconds besides,
+    until `stop` is set."""
     wake = asyncio.Event()
-    interval = settings.jobs.reconcile_interval_seconds
 
     def on_notify(_payload: str) -> None:
         wake.set()
@@ -58,16 +89,40 @@ async def run_dispatcher(
                 await listening.close()
                 listening = None
             if listening is None:
-                listening = await listen(pool, NOTIFY_CHANNEL, on_notify)
+                listening = await listen(pool, channel, on_notify)
             wake.clear()
             try:
-                await dispatch_due(deliveries, broker, settings)
+                await relay()
             except Exception:
-                log.exception("dispatching deliveries failed; trying again in %.1f s", interval)
+                log.exception("relaying %s failed; trying again in %.1f s", channel, interval)
             waits = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waits, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
             for waiting in waits:
                 waiting.cancel()
+            if wake.is_set() and not stop.is_set():
+                # Let the commits of the next few milliseconds join this round: under a
+                # stream of submits one claim and one send batch serve many jobs.
+                await asyncio.sleep(GATHER_SECONDS)
     finally:
         if listening is not None:
             await listening.close()
+
+
+async def run_relays(
+    settings: Settings, pool: asyncpg.Pool, broker: dramatiq.Broker, stop: asyncio.Event
+) -> None:
+    """Relays new jobs and due deliveries until `stop` is set."""
+    interval = settings.jobs.reconcile_interval_seconds
+    jobs, deliveries = JobRepository(pool), DeliveryRepository(pool)
+    await asyncio.gather(
+        relay_on_notify(
+            pool, JOBS_CHANNEL, interval, stop, lambda: send_new_jobs(jobs, broker, settings)
+        ),
+        relay_on_notify(
+            pool,
+            NOTIFY_CHANNEL,
+            interval,
+            stop,
+            lambda: dispatch_due(deliveries, broker, settings),
+        ),
+    )

@@ -1,5 +1,6 @@
-"""`tdbuddy scheduler`: the one process that runs periodic work (now: the job reconciler, the
-delivery dispatcher, file expiry and the removal of idempotency keys past their lifetime)."""
+"""`tdbuddy scheduler`: the one process that relays new jobs and due deliveries to the workers
+and runs periodic work: the job reconciler, file expiry and the removal of idempotency keys
+past their lifetime."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 import signal
 
 from core.settings import Settings
-from schedules.dispatch import run_dispatcher
+from schedules.dispatch import run_relays
 from schedules.expiry import expire_files
 from schedules.reconcile import reconcile_jobs
 from storage.database import create_pool
@@ -31,7 +32,7 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     submissions = SubmissionRepository(pool)
     store = object_store(settings.storage)
     interval = settings.jobs.reconcile_interval_seconds
-    dispatcher = asyncio.create_task(run_dispatcher(settings, pool, broker, stop))
+    relays = asyncio.create_task(run_relays(settings, pool, broker, stop))
     try:
         while not stop.is_set():
             try:
@@ -46,7 +47,7 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
     finally:
         stop.set()
-        await dispatcher
+        await relays
         await pool.close()
         broker.close()
 

@@ -175,5 +175,9 @@ class DeliveryRepository:
         self, delivery_id: uuid.UUID, job_id: uuid.UUID, user_id: int
     ) -> Delivery | None:
         """The delivery, due again now by hand; None when it is not the user's or under way."""
-        row = await self._pool.fetchrow(query("resend_delivery"), delivery_id, job_id, user_id)
-        return None if row is None else Delivery.from_row(row)
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(query("resend_delivery"), delivery_id, job_id, user_id)
+            if row is None:
+                return None
+            await conn.execute(query("wake_dispatcher"))  # heard at commit
+        return Delivery.from_row(row)

@@ -117,9 +117,10 @@ class JobRepository:
         by_id = {row["id"]: JobRecord.from_row(row) for row in rows}
         return [by_id[job.id] for job in jobs]
 
-    async def mark_unsent(self, job_id: uuid.UUID) -> None:
-        """Records that the job's message was not sent, for the reconciler to send at once."""
-        await self._pool.execute(query("mark_unsent"), job_id)
+    async def claim_unsent(self, limit: int = 500) -> list[uuid.UUID]:
+        """Ids of queued jobs never sent, oldest first, marked as sent now."""
+        rows = await self._pool.fetch(query("claim_unsent_jobs"), limit)
+        return [row["id"] for row in rows]
 
     async def get(self, job_id: uuid.UUID) -> JobRecord | None:
         row = await self._pool.fetchrow(query("get_job"), job_id)

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -189,6 +189,38 @@ class Stack:
     def stop_all(self) -> None:
         for process in reversed(self.processes):
             process.stop()
+
+
+@contextlib.contextmanager
+def stack_of_its_own(
+    base_env: Mapping[str, str], log_dir: Path, name: str, **env: str
+) -> Iterator[Stack]:
+    """API, worker and scheduler on a database and queue of their own, with `env` on top.
+
+    The session's scheduler relays every job of the session's database to the session's
+    queue: a stack configured otherwise (another broker, local storage) needs its own.
+    """
+    port = free_port()
+    database_url = asyncio.run(create_database(f"tdbuddy_{name}"))
+    stack = Stack(
+        {
+            **base_env,
+            "DATABASE_URL": database_url,
+            "BROKER_QUEUE": f"{name}-{uuid.uuid4().hex[:8]}",
+            "API_PORT": str(port),
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            **env,
+        },
+        log_dir,
+    )
+    try:
+        stack.start_api()
+        stack.start("worker", "worker")
+        stack.start("scheduler", "scheduler")
+        yield stack
+    finally:
+        stack.stop_all()
+        asyncio.run(drop_database(database_url))
 
 
 def run_sql(database_url: str, sql: str, *args: Any) -> None:

@@ -75,12 +75,12 @@ WHERE a.delivery_id = ANY ($1::uuid[])
 ORDER BY a.delivery_id, a.id;
 
 -- name: resend_delivery
--- By hand: the delivery is due again now, its retry schedule started again, and its next
--- attempt counted as one made by hand. Not while an attempt is under way, and not for an
+-- By hand: the delivery is due again now (for the dispatcher to send), its retry schedule
+-- started again, and its next attempt counted as one made by hand. Not while an attempt is under way, and not for an
 -- email that went (a person gets one email per job). Attempts whose outcome was never
 -- recorded are forgotten: the user has asked for this one.
 UPDATE deliveries d
-SET state = 'pending', next_attempt_at = now(), schedule_step = 0, dispatched_at = now(),
+SET state = 'pending', next_attempt_at = now(), schedule_step = 0, dispatched_at = NULL,
     resend_by_hand = true,
     attempts = (SELECT count(*) FROM delivery_attempts a WHERE a.delivery_id = d.id)
 FROM jobs j
@@ -88,3 +88,6 @@ WHERE d.id = $1 AND d.job_id = $2 AND j.id = d.job_id AND j.user_id = $3
   AND (d.attempting_until IS NULL OR d.attempting_until < now())
   AND NOT (d.channel = 'email' AND d.state = 'delivered')
 RETURNING d.*, 0 AS recorded_attempts;
+
+-- name: wake_dispatcher
+SELECT pg_notify('tdbuddy_deliveries', '');

@@ -1,15 +1,21 @@
 -- name: insert_job
--- Counted as sent at once: the send follows the commit, and one that fails clears it
--- (mark_unsent). An API that dies in between leaves the job for the reconciler's re-send
--- after JOB_REQUEUE_AFTER_SECONDS. (One commit per submit instead of two.)
+-- Unsent (enqueued_at NULL): the scheduler's relay sends it once the insert commits
+-- (claim_unsent_jobs; migration 0007 announces the insert).
 INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name,
-                  callback_url, callback_secret, notify_email, notify_language, enqueued_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
+                  callback_url, callback_secret, notify_email, notify_language)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 RETURNING *;
 
--- name: mark_unsent
--- The send failed: the reconciler's next tick sends the job.
-UPDATE jobs SET enqueued_at = NULL WHERE id = $1 AND state = 'queued';
+-- name: claim_unsent_jobs
+-- Queued jobs no message was sent for yet, oldest first, $1 at most, marked as sent now.
+UPDATE jobs SET enqueued_at = now()
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE state = 'queued' AND enqueued_at IS NULL AND shard_count IS NULL
+    ORDER BY created_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED)
+RETURNING id;
 
 -- name: get_job_for_user
 SELECT * FROM jobs WHERE id = $1 AND user_id = $2;
@@ -124,8 +130,8 @@ RETURNING b.upload_id AS written_upload_id, b.object_key AS written_object_key, 
 -- name: insert_jobs
 -- Many insert_job rows in one statement and one commit: $1…$12 are arrays of its columns.
 INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name,
-                  callback_url, callback_secret, notify_email, notify_language, enqueued_at)
-SELECT *, now()
+                  callback_url, callback_secret, notify_email, notify_language)
+SELECT *
 FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[],
             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
 RETURNING *;

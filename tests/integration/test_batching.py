@@ -8,7 +8,7 @@ import uuid
 
 import asyncpg
 
-from api.sending import job_inserter
+from api.inserting import job_inserter
 from generators.engine import ENGINE_VERSION
 from storage.accounts import AccountRepository
 from storage.jobs import NewJob

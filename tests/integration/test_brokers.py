@@ -3,7 +3,6 @@ BROKER_URL=amqp://…, on a database of their own."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +14,10 @@ from tests.integration.test_end_to_end import USERS, download, expected_bytes
 from tests.receivers import Answer, WebhookReceiver
 from tests.services import (
     Stack,
-    create_database,
-    drop_database,
-    free_port,
     job_when,
     new_api_key,
     port_open,
+    stack_of_its_own,
     unavailable,
 )
 
@@ -33,22 +30,10 @@ def rabbit_stack(
 ) -> Iterator[Stack]:
     if not port_open("127.0.0.1", 5672):
         unavailable("RabbitMQ at 127.0.0.1:5672")
-    port = free_port()
-    database_url = asyncio.run(create_database("tdbuddy_rabbit"))
-    env = stack_env | {
-        "DATABASE_URL": database_url,
-        "BROKER_URL": RABBITMQ_URL,
-        "BROKER_QUEUE": f"jobs-{uuid.uuid4().hex[:8]}",
-        "API_PORT": str(port),
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-    }
-    stack = Stack(env, Path(tmp_path_factory.mktemp("rabbit-logs")))
-    stack.start_api()
-    stack.start("worker", "worker")
-    stack.start("scheduler", "scheduler")
-    yield stack
-    stack.stop_all()
-    asyncio.run(drop_database(database_url))
+    with stack_of_its_own(
+        stack_env, Path(tmp_path_factory.mktemp("rabbit-logs")), "rabbit", BROKER_URL=RABBITMQ_URL
+    ) as stack:
+        yield stack
 
 
 def test_a_job_runs_end_to_end_over_rabbitmq(rabbit_stack: Stack) -> None:

@@ -20,7 +20,7 @@ from api.downloads import ByteRange, requested_range
 from api.errors import ApiError
 from storage.objects import local_object_slice
 from tests.integration.test_end_to_end import USERS, download
-from tests.services import Stack, free_port, job_when, new_api_key
+from tests.services import Stack, job_when, new_api_key, stack_of_its_own
 
 
 def _spec(**changes: Any) -> dict[str, Any]:
@@ -218,19 +218,15 @@ def test_head_on_s3_redirects_like_get_without_a_body(client: httpx.Client) -> N
 def local_stack(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """API and worker keeping files on the local disk, as `tdbuddy dev` does."""
-    port = free_port()
-    env = {k: v for k, v in stack_env.items() if not k.startswith("S3_")} | {
-        "BROKER_QUEUE": f"local-{uuid.uuid4().hex[:8]}",
-        "API_PORT": str(port),
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "STORAGE_DIR": str(tmp_path_factory.mktemp("local-download-files")),
-    }
-    stack = Stack(env, tmp_path_factory.mktemp("local-download-logs"))
-    stack.start_api()
-    stack.start("worker", "worker")
-    yield stack
-    stack.stop_all()
+    """API, worker and scheduler keeping files on the local disk, as `tdbuddy dev` does."""
+    local_env = {k: v for k, v in stack_env.items() if not k.startswith("S3_")}
+    with stack_of_its_own(
+        local_env,
+        tmp_path_factory.mktemp("local-download-logs"),
+        "local",
+        STORAGE_DIR=str(tmp_path_factory.mktemp("local-download-files")),
+    ) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Faults injected mid-job into servers of the tests' own: PostgreSQL and Redis restarted, the API
-killed between its commit and its send. Each job still ends with the very file expected.
+"""Faults injected mid-job into servers of the tests' own: PostgreSQL and Redis restarted, a
+broker that never answers. Each job still ends with the very file expected.
 """
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,6 @@ from storage.commands import apply_migrations
 from tests.integration.test_end_to_end import USERS, download, expected_bytes
 from tests.private_services import PrivatePostgres, PrivateRedis, SilentServer
 from tests.services import Process, Stack, free_port, job_when, new_api_key, wait_until
-from workers.broker import REDIS_TIMEOUT_SECONDS
 
 
 async def _fetchval(url: str, statement: str, *args: Any) -> Any:
@@ -288,65 +286,24 @@ def _answers(base_url: str) -> bool:
         return False
 
 
-def test_api_killed_between_commit_and_send_the_reconciler_sends_the_job(
-    private_stack: Stack, private_client: httpx.Client, postgres: PrivatePostgres
-) -> None:
-    # An API whose broker accepts the connection and never answers: it commits the job,
-    # then waits in the send, and is killed right there.
-    hung_broker = SilentServer()
-    doomed, doomed_url = _start_api(private_stack, "api-doomed", hung_broker.url)
-    name = f"orphan-{uuid.uuid4().hex[:6]}"
-    spec = {**USERS, "name": name, "rows": 1_000, "seed": 31}
-    with ThreadPoolExecutor(1) as pool:
-        submitting = pool.submit(
-            httpx.post,
-            f"{doomed_url}/v1/jobs",
-            json=spec,
-            headers=_auth(private_client),
-            timeout=30,
-        )
-        database = postgres.url("tdbuddy")
-        job_id = wait_until(
-            lambda: _sql(database, "SELECT id FROM jobs WHERE name = $1", name), 10, "the commit"
-        )
-        wait_until(lambda: hung_broker.connections > 0, 10, "the API to start its send")
-        doomed.kill()
-        # The user never heard back: the connection closed without an answer ...
-        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-            submitting.result()
-    hung_broker.close()
-
-    # ... yet the job runs, sent by the reconciler, and the file is the one expected.
-    done = job_when(
-        private_client, f"/v1/jobs/{job_id}", lambda j: j["state"] in ("succeeded", "failed"), 60
-    )
-    assert done["state"] == "succeeded", done
-    body = download(private_client, done["file"]["download_url"]).content
-    assert body == expected_bytes(spec)
-
-
-def test_a_broker_that_never_answers_delays_a_submit_only_by_the_broker_timeout(
+def test_a_submit_needs_no_broker_the_scheduler_sends_the_job(
     private_stack: Stack, private_client: httpx.Client
 ) -> None:
+    # An API whose broker accepts connections and never answers: a submit only commits the
+    # job (the jobs table is the outbox), and the scheduler's relay sends it.
     hung_broker = SilentServer()
     _, stuck_url = _start_api(private_stack, "api-stuck", hung_broker.url)
     spec = {**USERS, "name": "stuck", "rows": 1_000, "seed": 41}
-    started = time.monotonic()
     submitted = httpx.post(
-        f"{stuck_url}/v1/jobs",
-        json=spec,
-        headers=_auth(private_client),
-        timeout=REDIS_TIMEOUT_SECONDS + 10,
+        f"{stuck_url}/v1/jobs", json=spec, headers=_auth(private_client), timeout=30
     )
     assert submitted.status_code == 202, submitted.text
-    assert time.monotonic() - started < REDIS_TIMEOUT_SECONDS + 5
-    assert hung_broker.connections > 0  # it did try, and gave up
-    hung_broker.close()
     done = job_when(
         private_client,
         f"/v1/jobs/{submitted.json()['id']}",
         lambda j: j["state"] in ("succeeded", "failed"),
         60,
     )
+    hung_broker.close()
     assert done["state"] == "succeeded", done
     assert download(private_client, done["file"]["download_url"]).content == expected_bytes(spec)

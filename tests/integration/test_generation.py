@@ -13,6 +13,7 @@ from schedules.reconcile import reconcile_jobs
 from storage.accounts import AccountRepository
 from storage.jobs import JobRecord, NewJob
 from storage.objects import S3ObjectStore
+from storage.queries import query
 from storage.shards import ShardRepository
 from tests.integration.test_end_to_end import USERS
 from workers.broker import build_broker
@@ -21,26 +22,27 @@ from workers.resources import WorkerResources
 
 
 async def new_job(res: WorkerResources, rows: int = 70_000) -> JobRecord:
-    """A committed job that the session's own scheduler leaves alone: it counts as sent."""
+    """A committed job that the session's own scheduler leaves alone: it counts as sent (in
+    the transaction that inserts it, so the scheduler's relay never sees it unsent)."""
     accounts = AccountRepository(res.pool)
     user_id = await accounts.create_user(f"gen-{uuid.uuid4().hex[:6]}")
     spec = parse_spec({**USERS, "rows": rows})
-    job = await res.jobs.insert(
-        NewJob(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            name=spec.name,
-            spec=spec_to_dict(spec),
-            format=spec.format,
-            rows_total=rows,
-            engine_version=ENGINE_VERSION,
-            file_name="users.csv",
+    job = NewJob(
+        id=uuid.uuid4(),
+        user_id=user_id,
+        name=spec.name,
+        spec=spec_to_dict(spec),
+        format=spec.format,
+        rows_total=rows,
+        engine_version=ENGINE_VERSION,
+        file_name="users.csv",
+    )
+    async with res.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(query("insert_job"), *job.values())
+        await conn.execute(
+            "UPDATE jobs SET enqueued_at = now() + interval '1 hour' WHERE id = $1", job.id
         )
-    )
-    await res.pool.execute(
-        "UPDATE jobs SET enqueued_at = now() + interval '1 hour' WHERE id = $1", job.id
-    )
-    return job
+    return JobRecord.from_row(row)
 
 
 def objects_of(res: WorkerResources, job_id: uuid.UUID) -> list[str]:

@@ -25,7 +25,7 @@ from storage.shards import JobEnded, ShardRepository
 from tests.integration.test_end_to_end import USERS, download, expected_bytes
 from tests.integration.test_generation import new_job
 from tests.integration.test_storage import put_part
-from tests.services import Stack, free_port, job_when, new_api_key, wait_until
+from tests.services import Stack, job_when, new_api_key, stack_of_its_own, wait_until
 from workers.broker import build_broker
 from workers.messages import send_generate_shard
 from workers.resources import WorkerResources
@@ -106,19 +106,15 @@ def test_a_big_job_is_made_in_shards_into_the_very_file_one_worker_makes(
 def local_stack(
     stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """API and worker keeping files on the local disk, as `tdbuddy dev` does."""
-    port = free_port()
-    env = {k: v for k, v in stack_env.items() if not k.startswith("S3_")} | {
-        "BROKER_QUEUE": f"local-{uuid.uuid4().hex[:8]}",
-        "API_PORT": str(port),
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "STORAGE_DIR": str(tmp_path_factory.mktemp("local-files")),
-    }
-    stack = Stack(env, tmp_path_factory.mktemp("local-logs"))
-    stack.start_api()
-    stack.start("worker", "worker")
-    yield stack
-    stack.stop_all()
+    """API, worker and scheduler keeping files on the local disk, as `tdbuddy dev` does."""
+    local_env = {k: v for k, v in stack_env.items() if not k.startswith("S3_")}
+    with stack_of_its_own(
+        local_env,
+        tmp_path_factory.mktemp("local-logs"),
+        "local",
+        STORAGE_DIR=str(tmp_path_factory.mktemp("local-files")),
+    ) as stack:
+        yield stack
 
 
 def test_a_sharded_file_on_local_storage_downloads_whole(local_stack: Stack) -> None:
@@ -133,7 +129,7 @@ def test_a_sharded_file_on_local_storage_downloads_whole(local_stack: Stack) -> 
     assert int(answer.headers["content-length"]) == done["file"]["size_bytes"]
     assert answer.content == expected_bytes(spec)
     assert hashlib.sha256(answer.content).hexdigest() == done["file"]["sha256"]
-    assert "planned into" in local_stack.processes[-1].log_text()
+    assert "planned into" in next(p for p in local_stack.processes if p.name == "worker").log_text()
 
 
 def test_cancel_stops_a_sharded_job_and_leaves_nothing_in_storage(
