@@ -124,7 +124,21 @@ class MailSink:
 
     def __init__(self) -> None:
         self._inboxes: dict[str, queue.Queue[EmailMessage]] = defaultdict(queue.Queue)
+        self._refusals: dict[str, deque[str]] = defaultdict(deque)
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+
+    def refuse_next(self, recipient: str, *replies: str) -> None:
+        """Answers the next RCPT TO for `recipient` with each reply in turn (e.g. a 451)."""
+        self._refusals[recipient.lower()].extend(replies)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        refusals = self._refusals[address.lower()]
+        if refusals:
+            return refusals.popleft()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content

@@ -21,7 +21,7 @@ from storage.accounts import AccountRepository
 from storage.jobs import NewJob
 from tests.integration.test_end_to_end import USERS
 from tests.receivers import MailSink
-from tests.services import Stack, job_when, new_api_key, run_sql
+from tests.services import Stack, job_when, new_api_key, run_sql, wait_until
 from workers.deliveries import make_delivery_attempt
 from workers.resources import WorkerResources
 
@@ -109,6 +109,26 @@ def test_the_account_default_address_and_language_are_used(
     answer = account.post("/v1/jobs", json=SMALL)
     done = job_when(account, answer.headers["location"], lambda j: j["state"] == "succeeded", 60)
     assert account.get(f"/v1/jobs/{done['id']}/deliveries").json()["deliveries"] == []
+
+
+def test_a_transient_smtp_refusal_is_retried_and_one_email_arrives(
+    account: httpx.Client, mail: MailSink
+) -> None:
+    to = address()
+    mail.refuse_next(to, "451 4.3.0 try again later")
+    answer = account.post("/v1/jobs", json={**SMALL, "notify_email": to})
+    job = job_when(account, answer.headers["location"], lambda j: j["state"] == "succeeded", 60)
+    message = mail.next_message(to)
+    assert "ready" in str(message["Subject"]).lower()
+
+    def delivered() -> dict[str, Any] | None:
+        [delivery] = account.get(f"/v1/jobs/{job['id']}/deliveries").json()["deliveries"]
+        return delivery if delivery["state"] == "delivered" else None
+
+    delivery = wait_until(delivered, 30, "the email's delivery to be recorded", interval=0.05)
+    assert [a["status"] for a in delivery["attempts"]] == [451, None]
+    assert "451" in delivery["attempts"][0]["error"]
+    assert mail.count(to) == 0  # one email, not two
 
 
 @pytest.mark.parametrize(
