@@ -1,10 +1,12 @@
-"""Faults injected mid-job into servers of the tests' own: PostgreSQL and Redis restarted, a
-broker that never answers. Each job still ends with the very file expected.
+"""Faults injected mid-job into servers of the tests' own: PostgreSQL and Redis restarted, an
+API killed in the middle of submits, a broker that never answers. Each job still ends with the
+very file expected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import uuid
@@ -307,3 +309,58 @@ def test_a_submit_needs_no_broker_the_scheduler_sends_the_job(
     hung_broker.close()
     assert done["state"] == "succeeded", done
     assert download(private_client, done["file"]["download_url"]).content == expected_bytes(spec)
+
+
+def test_an_api_killed_mid_submits_loses_no_committed_job(
+    private_stack: Stack,
+    private_client: httpx.Client,
+    postgres: PrivatePostgres,
+    redis_server: PrivateRedis,
+) -> None:
+    # Submits pour into an API process that is killed (SIGKILL) once the first of them has
+    # committed: some clients hear 202, some hear nothing although their job was committed.
+    # Every committed job runs to its file all the same: the row is the message.
+    doomed, doomed_url = _start_api(private_stack, "api-killed", redis_server.url)
+    name = f"burst-{uuid.uuid4().hex[:6]}"
+    database = postgres.url("tdbuddy")
+    specs = [{**USERS, "name": name, "rows": 200, "seed": 700 + i} for i in range(300)]
+
+    def submit(spec: dict[str, Any]) -> int | None:
+        try:
+            answer = httpx.post(
+                f"{doomed_url}/v1/jobs", json=spec, headers=_auth(private_client), timeout=30
+            )
+            return answer.status_code
+        except httpx.HTTPError:
+            return None  # the API died first
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = pool.map(submit, specs)
+        wait_until(
+            lambda: _sql(database, "SELECT id FROM jobs WHERE name = $1 LIMIT 1", name),
+            30,
+            "the first commit",
+        )
+        doomed.kill()
+        heard = list(answers)
+    assert None in heard, "the API was killed after every answer; nothing was tested"
+    committed = asyncio.run(_rows(database, "SELECT id, spec FROM jobs WHERE name = $1", name))
+    assert committed and heard.count(202) <= len(committed)
+    for row in committed:
+        done = job_when(
+            private_client,
+            f"/v1/jobs/{row['id']}",
+            lambda j: j["state"] in ("succeeded", "failed"),
+            60,
+        )
+        assert done["state"] == "succeeded", done
+        content = download(private_client, done["file"]["download_url"]).content
+        assert content == expected_bytes(json.loads(row["spec"]))
+
+
+async def _rows(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(url)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
