@@ -19,6 +19,34 @@ _REF_TEMPLATE = "#/components/schemas/{name}"
 (_SPEC_SCHEMA,), _SPEC_COMPONENTS = msgspec.json.schema_components(
     [DatasetSpec], ref_template=_REF_TEMPLATE
 )
+# The submit body: a dataset spec and, beside its fields, who hears of the job's end.
+_NOTIFICATION_PROPERTIES: dict[str, Any] = {
+    "callback_url": {
+        "type": "string",
+        "format": "uri",
+        "maxLength": 2048,
+        "description": "POSTed to (Standard Webhooks) when the job ends; the answer's "
+        "callback_secret signs the calls. Public addresses only.",
+    },
+    "notify_email": {
+        "type": "string",
+        "format": "email",
+        "maxLength": 254,
+        "description": "emailed when the job succeeds or fails (default: the account's)",
+    },
+    "notify_language": {
+        "type": "string",
+        "enum": ["ja", "en"],
+        "description": "the email's language (default: Accept-Language, then the account's)",
+    },
+}
+_SUBMIT_SCHEMA_NAME = "JobRequest"
+_SUBMIT_COMPONENT: dict[str, Any] = {
+    **_SPEC_COMPONENTS["DatasetSpec"],
+    "title": _SUBMIT_SCHEMA_NAME,
+    "properties": {**_SPEC_COMPONENTS["DatasetSpec"]["properties"], **_NOTIFICATION_PROPERTIES},
+}
+_SUBMIT_SCHEMA = {"$ref": _REF_TEMPLATE.format(name=_SUBMIT_SCHEMA_NAME)}
 
 
 @dataclass
@@ -28,8 +56,8 @@ class SubmitsDatasetSpec(Operation):
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
             # A plain JSON-schema dict is written into the document as it is.
-            content={"application/json": OpenAPIMediaType(schema=cast(Schema, _SPEC_SCHEMA))},
-            description="The dataset to generate",
+            content={"application/json": OpenAPIMediaType(schema=cast(Schema, _SUBMIT_SCHEMA))},
+            description="The dataset to generate, and who hears of the job's end",
             required=True,
         )
 
@@ -38,3 +66,4 @@ def add_spec_schemas(app: Litestar) -> None:
     """Adds the spec's component schemas to the app's OpenAPI document."""
     schemas: dict[str, Any] = app.openapi_schema.components.schemas
     schemas.update(_SPEC_COMPONENTS)
+    schemas[_SUBMIT_SCHEMA_NAME] = _SUBMIT_COMPONENT

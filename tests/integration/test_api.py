@@ -214,9 +214,12 @@ def test_health_ready_and_schema(stack: Stack) -> None:
     assert len(operations) >= 6
     assert all(op.get("summary") and op.get("operationId") for op in operations)
     body = schema["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"]
-    assert body["schema"] == {"$ref": "#/components/schemas/DatasetSpec"}
-    spec_schema = schema["components"]["schemas"]["DatasetSpec"]
+    assert body["schema"] == {"$ref": "#/components/schemas/JobRequest"}
+    spec_schema = schema["components"]["schemas"]["JobRequest"]
     assert {"name", "rows", "format", "fields"} <= set(spec_schema["required"])
+    # The notification options sit beside the spec's own fields, which forbid any other.
+    assert {"callback_url", "notify_email", "notify_language"} <= set(spec_schema["properties"])
+    assert spec_schema["additionalProperties"] is False
     assert "LINK_SIGNING_KEYS" not in str(schema) and "test-link-signing-key" not in str(schema)
 
 
