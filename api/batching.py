@@ -28,9 +28,12 @@ class Batcher(Generic[Item, Result]):
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def submit(self, item: Item) -> Result:
         """The item's result, once its batch has run; raises the item's exception."""
+        if self._closed:
+            raise RuntimeError("the batcher is closed")
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
@@ -39,10 +42,14 @@ class Batcher(Generic[Item, Result]):
         return await future
 
     async def close(self) -> None:
+        """Stops; every request still waiting gets an error instead of waiting for ever."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        _fail(self._waiting, RuntimeError("the batcher is closed"))
+        self._waiting = []
 
     async def _run(self) -> None:
         while True:
@@ -51,20 +58,33 @@ class Batcher(Generic[Item, Result]):
             while self._waiting:
                 batch = self._waiting[: self._max_batch]
                 self._waiting = self._waiting[self._max_batch :]
-                try:
-                    results = await self._run_batch([item for item, _ in batch])
-                except BaseException as exc:
-                    failure = exc if isinstance(exc, Exception) else RuntimeError("stopped")
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(failure)
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():  # its request went away
-                        continue
-                    if isinstance(result, Exception):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
+                # A request that went away (cancelled) takes its item with it: nothing is
+                # done for a client that will not hear of it, and may try again.
+                batch = [(item, future) for item, future in batch if not future.done()]
+                if batch:
+                    await self._run_one(batch)
+
+    async def _run_one(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            results = await self._run_batch([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for {len(batch)} items")
+        except asyncio.CancelledError:
+            _fail(batch, RuntimeError("the batcher is closed"))
+            raise
+        except Exception as exc:
+            _fail(batch, exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():  # its request went away
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+def _fail(waiting: list[tuple[Item, asyncio.Future[Result]]], error: Exception) -> None:
+    for _, future in waiting:
+        if not future.done():
+            future.set_exception(error)

@@ -41,7 +41,11 @@ async def _timed(
     "/ready",
     operation_id="ready",
     summary="Readiness: PostgreSQL, the broker and storage, each with its latency",
-    description="Answers 503 with Retry-After while any of them cannot be reached.",
+    description=(
+        "Answers 503 with Retry-After while PostgreSQL or storage cannot be reached. The "
+        "broker is reported but not required: a submit only commits its job, and the "
+        "scheduler sends it once the broker is back."
+    ),
     tags=["ops"],
 )
 async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
@@ -60,9 +64,9 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
     checks = await asyncio.gather(
         _timed("database", database), _timed("broker", broker), _timed("storage", storage)
     )
-    result = Readiness(
-        ready=all(c.ok for c in checks), checks=dict(zip(names, checks, strict=True))
-    )
+    by_name = dict(zip(names, checks, strict=True))
+    needed = (by_name["database"], by_name["storage"])
+    result = Readiness(ready=all(c.ok for c in needed), checks=by_name)
     if result.ready:
         return Response(result, status_code=200)
     # As every other 503 of this API: a load balancer or client may try again after this long.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from api.batching import Batcher
-from storage.database import database_unavailable
 from storage.jobs import JobRecord, JobRepository, NewJob
 
 
@@ -15,7 +16,10 @@ def job_inserter(jobs: JobRepository) -> Batcher[NewJob, JobRecord]:
         try:
             return list(await jobs.insert_many(batch))
         except Exception as exc:
-            if len(batch) == 1 or database_unavailable(exc):
+            # Only a row the database refuses is worth a second try one by one; a timeout
+            # or an outage would only repeat for every job of the batch.
+            bad_row = isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError)
+            if len(batch) == 1 or not bad_row:
                 return [exc] * len(batch)
         # One bad row fails the statement: each job on its own, so only that one fails.
         results: list[JobRecord | Exception] = []

@@ -239,6 +239,10 @@ class Settings:
                 "SHARD_TARGET_BYTES must be at least 6 MiB: every shard but the last is one "
                 "S3 part, which must be 5 MiB or more"
             )
+        if self.database.pool_max < 3:
+            # The API keeps one connection listening for key changes, the scheduler two for
+            # its relays; the rest serve queries.
+            raise SettingsError("DATABASE_POOL_MAX must be at least 3")
         if self.jobs.max_attempts < 1:
             raise SettingsError("JOB_MAX_ATTEMPTS must be at least 1")
         if self.email.smtp_security not in SMTP_SECURITY:

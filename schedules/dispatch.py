@@ -9,6 +9,7 @@ retries whose delayed message was lost, and deliveries a dead worker held.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -49,14 +50,17 @@ async def dispatch_due(
 
 
 async def send_new_jobs(jobs: JobRepository, broker: dramatiq.Broker, settings: Settings) -> int:
-    """Sends the message of every queued job never sent; returns how many.
-
-    Claimed but not sent (the broker is down), a job is sent again by the reconciler once
-    JOB_REQUEUE_AFTER_SECONDS have passed.
-    """
+    """Sends the message of every queued job never sent; returns how many."""
     total = 0
     while ids := await jobs.claim_unsent(BATCH):
-        await asyncio.to_thread(_send_jobs, broker, settings.broker.queue, ids)
+        try:
+            await asyncio.to_thread(_send_jobs, broker, settings.broker.queue, ids)
+        except Exception:
+            # Unsent again, so that they go first and at once when the broker is back (not
+            # a requeue interval later, a batch a tick). Sending twice is harmless.
+            with contextlib.suppress(Exception):  # the database may be down too
+                await jobs.unclaim(ids)
+            raise
         total += len(ids)
         if len(ids) < BATCH:
             break
@@ -89,12 +93,19 @@ async def relay_on_notify(
                 await listening.close()
                 listening = None
             if listening is None:
-                listening = await listen(pool, channel, on_notify)
+                listening = await listen(pool, channel, on_notify, on_lost=wake.set)
             wake.clear()
             try:
                 await relay()
-            except Exception:
-                log.exception("relaying %s failed; trying again in %.1f s", channel, interval)
+            except Exception as exc:
+                # Not again at every wake: a broker or database that is down stays down for
+                # a while, and each try would only log the same failure.
+                log.warning(
+                    "relaying %s failed (%r); trying again in %.1f s", channel, exc, interval
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                continue
             waits = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())]
             await asyncio.wait(waits, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
             for waiting in waits:

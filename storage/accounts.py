@@ -109,14 +109,16 @@ class CachedCallers:
 
     A key's owner is read once and then served from memory, for `ttl` seconds at most. A
     revoked or deleted key is announced by the database at commit (migration 0005) and
-    forgotten here at once. Nothing is kept while the announcements cannot be heard (before
-    listening starts, or after its connection is lost): every request asks the database then.
+    forgotten here at once; `ttl` bounds the damage of a listening connection that died
+    without a word (a dropped network flow). Nothing is kept while the announcements cannot
+    be heard (before listening starts, or after its connection is lost): every request asks
+    the database then.
     """
 
     MAX_KEYS = 10_000
     RELISTEN_SECONDS = 5.0
 
-    def __init__(self, accounts: AccountRepository, pool: asyncpg.Pool, ttl: float = 300.0):
+    def __init__(self, accounts: AccountRepository, pool: asyncpg.Pool, ttl: float = 60.0):
         self._accounts = accounts
         self._pool = pool
         self._ttl = ttl
@@ -177,3 +179,5 @@ class CachedCallers:
             self._listening = await listen(
                 self._pool, KEY_CHANGES_CHANNEL, self._on_change, self._on_lost
             )
+            # A read that began before LISTEN may predate a change no one told us of.
+            self._generation += 1

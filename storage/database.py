@@ -108,8 +108,9 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     The default runs `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
     release: a round trip that cost 13 % of the API's event loop per request. Nothing here
     leaves session state behind (advisory locks are transaction-scoped, except the
-    migrator's, which it unlocks itself; no LISTEN, no cursors, no SET), and asyncpg still
-    rolls back a transaction left open.
+    migrator's, which it unlocks itself; a listener unlistens before it gives its connection
+    back (storage/listening.py); no cursors, no SET), and asyncpg still rolls back a
+    transaction left open.
     """
 
 

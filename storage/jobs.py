@@ -117,6 +117,10 @@ class JobRepository:
         by_id = {row["id"]: JobRecord.from_row(row) for row in rows}
         return [by_id[job.id] for job in jobs]
 
+    async def unclaim(self, job_ids: list[uuid.UUID]) -> None:
+        """Marks claimed jobs unsent again: their messages could not be sent."""
+        await self._pool.execute(query("unclaim_jobs"), job_ids)
+
     async def claim_unsent(self, limit: int = 500) -> list[uuid.UUID]:
         """Ids of queued jobs never sent, oldest first, marked as sent now."""
         rows = await self._pool.fetch(query("claim_unsent_jobs"), limit)

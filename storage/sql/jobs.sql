@@ -6,6 +6,11 @@ INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, f
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 RETURNING *;
 
+-- name: unclaim_jobs
+-- Their messages were not sent (the broker is down): unsent again, for the relay's next try.
+UPDATE jobs SET enqueued_at = NULL
+WHERE id = ANY ($1::uuid[]) AND state = 'queued' AND attempt = 0;
+
 -- name: claim_unsent_jobs
 -- Queued jobs no message was sent for yet, oldest first, $1 at most, marked as sent now.
 UPDATE jobs SET enqueued_at = now()

@@ -1,4 +1,4 @@
-"""Submissions in batches (api/sending.py): every request gets its own job back, and one bad
+"""Submissions in batches (api/inserting.py): every request gets its own job back, and one bad
 row fails only its own request."""
 
 from __future__ import annotations

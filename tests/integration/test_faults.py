@@ -151,15 +151,24 @@ def test_postgres_restarted_mid_job_503_while_down_then_the_job_finishes_with_th
 
     # One request is in flight when the server goes down: it waits on a lock that only API
     # requests touch (one with a key the API has not seen yet reads the key's owner first).
+    # A fast shutdown ends the lock's holder too, and the request may slip through before
+    # its own session ends: then it gets its normal answer, and its job is not lost.
     fresh_key = new_api_key(private_stack.env, f"dave-{uuid.uuid4().hex[:6]}")
+    late = {**USERS, "name": "in-flight", "rows": 100, "seed": 12}
     with postgres.locked("tdbuddy", "api_keys"), ThreadPoolExecutor(1) as pool:
         wait_until(lambda: _sql(database, _KEYS_LOCKED), 10, "the lock on api_keys")
         in_flight = pool.submit(
-            httpx.get, job["url"], headers={"Authorization": f"Bearer {fresh_key}"}, timeout=30
+            httpx.post,
+            f"{private_stack.base_url}/v1/jobs",
+            json=late,
+            headers={"Authorization": f"Bearer {fresh_key}"},
+            timeout=30,
         )
         wait_until(lambda: _sql(database, _KEY_LOOKUP_WAITING), 10, "the request to wait")
         postgres.stop()
-        _assert_unavailable(in_flight.result())
+        answered = in_flight.result()
+        if answered.status_code != 202:
+            _assert_unavailable(answered)
 
     # Every endpoint that needs the database says so with a 503 a client can act on.
     _assert_unavailable(client.get(job["url"]))
@@ -184,6 +193,12 @@ def test_postgres_restarted_mid_job_503_while_down_then_the_job_finishes_with_th
     done = job_when(client, job["url"], lambda j: j["state"] in ("succeeded", "failed"), 60)
     assert done["state"] == "succeeded", done
     assert download(client, done["file"]["download_url"]).content == expected_bytes(spec)
+    if answered.status_code == 202:  # accepted just before the server went: it still runs
+        with private_stack.client(fresh_key) as dave:
+            finished = job_when(
+                dave, answered.json()["url"], lambda j: j["state"] == "succeeded", 60
+            )
+            assert download(dave, finished["file"]["download_url"]).content == expected_bytes(late)
     assert [p.name for p in private_stack.processes] == ["api", "worker", "scheduler"]
     assert all(p.alive() for p in private_stack.processes)
 
@@ -237,15 +252,22 @@ def test_redis_restarted_mid_job_loses_the_queue_and_the_jobs_still_finish(
     assert lost
     redis_server.stop()
 
-    # A job submitted while Redis is down is still accepted: its row is the promise.
+    # A job submitted while Redis is down is still accepted: its row is the promise. The
+    # API stays ready: it reports the broker down but does not need it.
     during = {**USERS, "name": "during", "rows": 1_000, "seed": 23}
     submitted = client.post("/v1/jobs", json=during)
     assert submitted.status_code == 202, submitted.text
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.json()["checks"]["broker"]["ok"] is False
 
     redis_server.start()
     # ... and the restart lost it (the scheduler may already be re-sending, with new ids).
     assert not lost & set(broker.lrange(waiting, 0, -1))
-    wait_until(lambda: client.get("/ready").status_code == 200, 30, "the API's broker to reconnect")
+    wait_until(
+        lambda: client.get("/ready").json()["checks"]["broker"]["ok"],
+        30,
+        "the API's broker to reconnect",
+    )
 
     jobs = ((big, big_job["url"]), (queued, queued_job["url"]), (during, submitted.json()["url"]))
     for spec, url in jobs:
@@ -317,41 +339,48 @@ def test_an_api_killed_mid_submits_loses_no_committed_job(
     postgres: PrivatePostgres,
     redis_server: PrivateRedis,
 ) -> None:
-    # Submits pour into an API process that is killed (SIGKILL) once the first of them has
-    # committed: some clients hear 202, some hear nothing although their job was committed.
+    # Submits pour into an API process that is killed (SIGKILL) once many have committed:
+    # some clients hear 202, some were answered nothing on a request the API had taken.
     # Every committed job runs to its file all the same: the row is the message.
     doomed, doomed_url = _start_api(private_stack, "api-killed", redis_server.url)
     name = f"burst-{uuid.uuid4().hex[:6]}"
     database = postgres.url("tdbuddy")
-    specs = [{**USERS, "name": name, "rows": 200, "seed": 700 + i} for i in range(300)]
+    specs = [{**USERS, "name": name, "rows": 200, "seed": 700 + i} for i in range(600)]
 
-    def submit(spec: dict[str, Any]) -> int | None:
+    def submit(spec: dict[str, Any]) -> str:
         try:
             answer = httpx.post(
                 f"{doomed_url}/v1/jobs", json=spec, headers=_auth(private_client), timeout=30
             )
-            return answer.status_code
-        except httpx.HTTPError:
-            return None  # the API died first
+        except httpx.ConnectError:
+            return "refused"  # the API was gone before this request
+        except httpx.TransportError:
+            return "cut off"  # the connection was made; no answer came
+        assert answer.status_code == 202, answer.text
+        job_id: str = answer.json()["id"]
+        return job_id
 
-    with ThreadPoolExecutor(4) as pool:
+    with ThreadPoolExecutor(32) as pool:
         answers = pool.map(submit, specs)
         wait_until(
-            lambda: _sql(database, "SELECT id FROM jobs WHERE name = $1 LIMIT 1", name),
+            lambda: _sql(database, "SELECT count(*) >= 50 FROM jobs WHERE name = $1", name),
             30,
-            "the first commit",
+            "fifty commits",
         )
         doomed.kill()
         heard = list(answers)
-    assert None in heard, "the API was killed after every answer; nothing was tested"
     committed = asyncio.run(_rows(database, "SELECT id, spec FROM jobs WHERE name = $1", name))
-    assert committed and heard.count(202) <= len(committed)
+    accepted = {answer for answer in heard if answer not in ("cut off", "refused")}
+    assert accepted <= {str(row["id"]) for row in committed}  # every 202 was committed
+    # The kill came mid-stream: some requests went unanswered (whether a committed one was
+    # among them is down to timing; when it is, it is checked below like every other).
+    assert len(accepted) < len(specs), "the API was killed after every answer"
     for row in committed:
         done = job_when(
             private_client,
             f"/v1/jobs/{row['id']}",
             lambda j: j["state"] in ("succeeded", "failed"),
-            60,
+            120,
         )
         assert done["state"] == "succeeded", done
         content = download(private_client, done["file"]["download_url"]).content
