@@ -9,13 +9,9 @@ import uuid
 import dramatiq
 from dramatiq.broker import MessageProxy
 
-from generators.engine import ENGINE_VERSION
-from generators.spec import parse_spec, spec_to_dict
 from schedules.dispatch import RESEND_AFTER_SECONDS, dispatch_due
-from storage.accounts import AccountRepository
 from storage.deliveries import DeliveryRepository
-from storage.jobs import NewJob
-from tests.integration.test_end_to_end import USERS
+from tests.integration.test_generation import new_job
 from workers.broker import build_broker
 from workers.messages import deliveries_queue
 from workers.resources import WorkerResources
@@ -44,21 +40,8 @@ async def test_due_deliveries_are_sent_once_and_again_when_their_message_is_lost
     )
     broker = build_broker(settings.broker)
     deliveries = DeliveryRepository(res.pool)
-    user_id = await AccountRepository(res.pool).create_user(f"dispatch-{uuid.uuid4().hex[:6]}")
-    spec = parse_spec(USERS)
-    job = await res.jobs.insert(
-        NewJob(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            name=spec.name,
-            spec=spec_to_dict(spec),
-            format=spec.format,
-            rows_total=spec.rows,
-            engine_version=ENGINE_VERSION,
-            file_name="users.csv",
-            notify_email="qa@example.jp",
-            callback_url="https://hooks.example.jp/tdbuddy",
-        )
+    job = await new_job(
+        res, notify_email="qa@example.jp", callback_url="https://hooks.example.jp/tdbuddy"
     )
     assert await dispatch_due(deliveries, broker, settings) == 0  # nothing has ended yet
     await res.pool.execute("UPDATE jobs SET state = 'failed', error = 'x' WHERE id = $1", job.id)

@@ -20,7 +20,7 @@ from api.downloads import ByteRange, requested_range
 from api.errors import ApiError
 from storage.objects import local_object_slice
 from tests.integration.test_end_to_end import USERS, download
-from tests.services import Stack, job_when, new_api_key, stack_of_its_own
+from tests.services import Stack, job_when, new_api_key
 
 
 def _spec(**changes: Any) -> dict[str, Any]:
@@ -212,21 +212,6 @@ def test_head_on_s3_redirects_like_get_without_a_body(client: httpx.Client) -> N
 
 
 # --- HEAD and Range on local storage -------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def local_stack(
-    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """API, worker and scheduler keeping files on the local disk, as `tdbuddy dev` does."""
-    local_env = {k: v for k, v in stack_env.items() if not k.startswith("S3_")}
-    with stack_of_its_own(
-        local_env,
-        tmp_path_factory.mktemp("local-download-logs"),
-        "local",
-        STORAGE_DIR=str(tmp_path_factory.mktemp("local-download-files")),
-    ) as stack:
-        yield stack
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from workers.generation import generate_job_file
 from workers.resources import WorkerResources
 
 
-async def new_job(res: WorkerResources, rows: int = 70_000) -> JobRecord:
+async def new_job(res: WorkerResources, rows: int = 70_000, **columns: Any) -> JobRecord:
     """A committed job that the session's own scheduler leaves alone: it counts as sent (in
     the transaction that inserts it, so the scheduler's relay never sees it unsent)."""
     accounts = AccountRepository(res.pool)
@@ -36,6 +36,7 @@ async def new_job(res: WorkerResources, rows: int = 70_000) -> JobRecord:
         rows_total=rows,
         engine_version=ENGINE_VERSION,
         file_name="users.csv",
+        **columns,
     )
     async with res.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(query("insert_job"), *job.values())

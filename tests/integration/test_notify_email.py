@@ -15,11 +15,8 @@ import dramatiq
 import httpx
 import pytest
 
-from generators.engine import ENGINE_VERSION
-from generators.spec import parse_spec, spec_to_dict
-from storage.accounts import AccountRepository
-from storage.jobs import NewJob
 from tests.integration.test_end_to_end import USERS
+from tests.integration.test_generation import new_job
 from tests.receivers import MailSink
 from tests.services import Stack, job_when, new_api_key, run_sql, wait_until
 from workers.deliveries import make_delivery_attempt
@@ -154,21 +151,7 @@ async def test_two_workers_on_one_delivery_send_one_email(
     # A database no scheduler watches: nothing but this test makes attempts.
     res = quiet_resources
     to = address()
-    user_id = await AccountRepository(res.pool).create_user(f"twice-{uuid.uuid4().hex[:6]}")
-    spec = parse_spec(SMALL)
-    job = await res.jobs.insert(
-        NewJob(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            name=spec.name,
-            spec=spec_to_dict(spec),
-            format=spec.format,
-            rows_total=spec.rows,
-            engine_version=ENGINE_VERSION,
-            file_name="users.csv",
-            notify_email=to,
-        )
-    )
+    job = await new_job(res, rows=30, notify_email=to)
     await res.pool.execute("UPDATE jobs SET state = 'failed', error = 'x' WHERE id = $1", job.id)
     delivery_id = await res.pool.fetchval("SELECT id FROM deliveries WHERE job_id = $1", job.id)
     broker = dramatiq.get_broker()

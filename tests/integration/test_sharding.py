@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import itertools
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -25,7 +24,7 @@ from storage.shards import JobEnded, ShardRepository
 from tests.integration.test_end_to_end import USERS, download, expected_bytes
 from tests.integration.test_generation import new_job
 from tests.integration.test_storage import put_part
-from tests.services import Stack, job_when, new_api_key, stack_of_its_own, wait_until
+from tests.services import Stack, job_when, new_api_key, wait_until
 from workers.broker import build_broker
 from workers.messages import send_generate_shard
 from workers.resources import WorkerResources
@@ -100,21 +99,6 @@ def test_a_big_job_is_made_in_shards_into_the_very_file_one_worker_makes(
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     etag = s3.head_object(Bucket=s3_bucket, Key=objects[0])["ETag"].strip('"')
     assert etag.endswith(f"-{len(shards)}")
-
-
-@pytest.fixture(scope="module")
-def local_stack(
-    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """API, worker and scheduler keeping files on the local disk, as `tdbuddy dev` does."""
-    local_env = {k: v for k, v in stack_env.items() if not k.startswith("S3_")}
-    with stack_of_its_own(
-        local_env,
-        tmp_path_factory.mktemp("local-logs"),
-        "local",
-        STORAGE_DIR=str(tmp_path_factory.mktemp("local-files")),
-    ) as stack:
-        yield stack
 
 
 def test_a_sharded_file_on_local_storage_downloads_whole(local_stack: Stack) -> None:
