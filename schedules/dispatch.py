@@ -38,14 +38,9 @@ async def dispatch_due(
     """Sends a message for each due delivery with none on its way; returns how many."""
     ids = await deliveries.claim_to_dispatch(RESEND_AFTER_SECONDS)
     if ids:
-        queue = deliveries_queue(settings.broker.queue)
-
-        def send_all() -> None:
-            for delivery_id in ids:
-                send_delivery(broker, queue, delivery_id)
-
         # Claimed but not sent (the broker is down): the sweep sends them again later.
-        await asyncio.to_thread(send_all)
+        queue = deliveries_queue(settings.broker.queue)
+        await asyncio.to_thread(_send_each, send_delivery, broker, queue, ids)
     return len(ids)
 
 
@@ -54,7 +49,9 @@ async def send_new_jobs(jobs: JobRepository, broker: dramatiq.Broker, settings: 
     total = 0
     while ids := await jobs.claim_unsent(BATCH):
         try:
-            await asyncio.to_thread(_send_jobs, broker, settings.broker.queue, ids)
+            await asyncio.to_thread(
+                _send_each, send_generate_job, broker, settings.broker.queue, ids
+            )
         except Exception:
             # Unsent again, so that they go first and at once when the broker is back (not
             # a requeue interval later, a batch a tick). Sending twice is harmless.
@@ -67,9 +64,15 @@ async def send_new_jobs(jobs: JobRepository, broker: dramatiq.Broker, settings: 
     return total
 
 
-def _send_jobs(broker: dramatiq.Broker, queue: str, job_ids: list[uuid.UUID]) -> None:
-    for job_id in job_ids:
-        send_generate_job(broker, queue, job_id)
+def _send_each(
+    send: Callable[[dramatiq.Broker, str, uuid.UUID], None],
+    broker: dramatiq.Broker,
+    queue: str,
+    ids: list[uuid.UUID],
+) -> None:
+    """One message per id, in a worker thread: each send is a blocking broker call."""
+    for item_id in ids:
+        send(broker, queue, item_id)
 
 
 async def relay_on_notify(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -174,18 +175,26 @@ def other_client(stack: Stack, other_api_key: str) -> Iterator[httpx.Client]:
         yield client
 
 
+@contextlib.asynccontextmanager
+async def worker_resources(settings: Settings) -> AsyncIterator[WorkerResources]:
+    """What a worker process holds, opened in the test's own process."""
+    pool = await create_pool(settings.database)
+    try:
+        yield WorkerResources(
+            settings=settings,
+            pool=pool,
+            jobs=JobRepository(pool),
+            store=object_store(settings.storage),
+        )
+    finally:
+        await pool.close()
+
+
 @pytest.fixture
 async def resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerResources]:
     """What a worker process holds, opened in the test's own process on the stack's services."""
-    settings = Settings.from_env(stack_env)
-    pool = await create_pool(settings.database)
-    yield WorkerResources(
-        settings=settings,
-        pool=pool,
-        jobs=JobRepository(pool),
-        store=object_store(settings.storage),
-    )
-    await pool.close()
+    async with worker_resources(Settings.from_env(stack_env)) as held:
+        yield held
 
 
 @pytest.fixture
@@ -193,13 +202,8 @@ async def quiet_resources(stack_env: dict[str, str]) -> AsyncIterator[WorkerReso
     """Like `resources`, on a database of its own that no scheduler watches: nothing re-sends
     or takes over what a test leaves half-done on purpose."""
     url = await create_database("tdbuddy_quiet")
-    settings = Settings.from_env({**stack_env, "DATABASE_URL": url})
-    pool = await create_pool(settings.database)
-    yield WorkerResources(
-        settings=settings,
-        pool=pool,
-        jobs=JobRepository(pool),
-        store=object_store(settings.storage),
-    )
-    await pool.close()
-    await drop_database(url)
+    try:
+        async with worker_resources(Settings.from_env({**stack_env, "DATABASE_URL": url})) as held:
+            yield held
+    finally:
+        await drop_database(url)

@@ -323,15 +323,20 @@ def test_starttls_asked_of_a_server_without_it_is_refused_rather_than_sent_in_cl
     assert inbox.received.empty()
 
 
-def test_auth_logs_in_with_the_configured_user(
-    smtp_server: StartServer, certificates: Certificates, trust_test_ca: None
-) -> None:
-    inbox, port = smtp_server(
+def _login_server(smtp_server: StartServer, certificates: Certificates) -> tuple[Inbox, int]:
+    """A server that offers STARTTLS and takes mail only after a login."""
+    return smtp_server(
         tls_context=certificates.server_context,
         require_starttls=True,
         authenticator=authenticate,
         auth_required=True,
     )
+
+
+def test_auth_logs_in_with_the_configured_user(
+    smtp_server: StartServer, certificates: Certificates, trust_test_ca: None
+) -> None:
+    inbox, port = _login_server(smtp_server, certificates)
     settings = smtp(port, "starttls", smtp_username=SMTP_USER, smtp_password=SMTP_PASSWORD)
     deliver_email(settings, job_email())
     assert inbox.next_message().login == SMTP_USER.encode()
@@ -350,12 +355,7 @@ def test_a_refused_or_missing_login_is_a_permanent_failure(
     password: str | None,
     code: int,
 ) -> None:
-    inbox, port = smtp_server(
-        tls_context=certificates.server_context,
-        require_starttls=True,
-        authenticator=authenticate,
-        auth_required=True,
-    )
+    inbox, port = _login_server(smtp_server, certificates)
     settings = smtp(port, "starttls", smtp_username=username, smtp_password=password)
     with pytest.raises(PermanentMailError) as refused:
         deliver_email(settings, job_email())
