@@ -17,12 +17,15 @@ from api.cancel import cancel_job
 from api.deletion import delete_job
 from api.deliveries import list_deliveries, resend_delivery
 from api.downloads import download, download_head
-from api.errors import exception_handlers
+from api.errors import JsonBodyRequest, exception_handlers
 from api.field_types import field_type_examples, list_field_types
 from api.health import health, ready
 from api.inserting import job_inserter
 from api.jobs import JobController
-from api.openapi import add_spec_schemas
+from api.keys import KeyController
+from api.openapi import add_error_responses, add_links, add_spec_schemas
+from api.ratelimit import RateLimits
+from api.security import cors_config, security_headers
 from api.state import AppState
 from api.webhooks import WebhookController
 from core.settings import Settings
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await callers.close()
             await pool.close()
 
+    rate_limits = RateLimits(settings.edge)
     app = Litestar(
         route_handlers=[
             JobController,
@@ -81,11 +85,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             resend_delivery,
             get_account,
             update_account,
+            KeyController,
         ],
-        lifespan=[resources, field_type_examples],
+        lifespan=[resources, field_type_examples, rate_limits.connected],
         dependencies={"caller": Provide(provide_caller)},
         exception_handlers=exception_handlers,
+        request_class=JsonBodyRequest,
         request_max_body_size=MAX_BODY_BYTES,
+        middleware=[rate_limits],
+        before_send=[security_headers(settings.edge)],
+        cors_config=cors_config(settings.edge),
         openapi_config=OpenAPIConfig(
             title="TestData Buddy",
             version="1",
@@ -102,4 +111,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     add_spec_schemas(app)
+    add_error_responses(app)
+    add_links(app)
     return app

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, post
 
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.state import AppState
 from api.wire import JobView, job_view
 from storage.accounts import Caller
@@ -20,6 +20,7 @@ from storage.objects import discard_unfinished, job_prefix
     "/v1/jobs/{job_id:uuid}/cancel",
     status_code=200,
     operation_id="cancelJob",
+    responses=error_responses(404, 409),
     summary="Cancel a queued or running job; its partial upload is removed",
     description=(
         "Answers 200 with the cancelled job. Workers on it stop at their next block, the "

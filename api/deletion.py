@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request, delete
 
 from api.cancel import cancel_unfinished
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.state import AppState
 from storage.accounts import Caller
 from storage.idempotency import SubmissionRepository
@@ -20,6 +20,7 @@ from storage.jobs import JobRecord
     "/v1/jobs/{job_id:uuid}",
     status_code=204,
     operation_id="deleteJob",
+    responses=error_responses(404, 409),
     summary="Delete a job and its file; its download links answer 410 from then on",
     description=(
         "Answers 204, again for a job already deleted. A queued or running job is cancelled "

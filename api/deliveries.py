@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Request, get, post
 
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.state import AppState
 from storage.accounts import Caller
 from storage.deliveries import Attempt, Delivery, DeliveryRepository, DeliveryState
@@ -63,6 +63,7 @@ def delivery_view(delivery: Delivery, attempts: list[Attempt]) -> DeliveryView:
 @get(
     "/v1/jobs/{job_id:uuid}/deliveries",
     operation_id="listDeliveries",
+    responses=error_responses(404),
     summary="Every webhook call and email about the job, with each attempt's outcome",
     tags=["deliveries"],
 )
@@ -80,6 +81,7 @@ async def list_deliveries(
     "/v1/jobs/{job_id:uuid}/deliveries/{delivery_id:uuid}/resend",
     status_code=202,
     operation_id="resendDelivery",
+    responses=error_responses(404, 409),
     summary="Send a webhook call or email again now, whatever became of it before",
     description=(
         "The delivery is due at once and its retry schedule starts again. A webhook call "

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Stream
 from litestar.serialization import default_serializer
 from litestar.types import Serializer
 
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.state import AppState
 from core.jobs import JobState
 from storage.jobs import JobRecord
@@ -186,6 +186,8 @@ def _range_to_serve(request: Request[Any, Any, Any], file: _LocalFile) -> ByteRa
         "malformed one get the whole file."
     ),
     tags=["downloads"],
+    responses=error_responses(403, 409, 410, 416, 503),
+    security=[{}],  # the signed link is the credential
 )
 async def download(request: Request[Any, Any, Any], token: str) -> Redirect | Stream:
     state, job = await _opened_link(request, token)
@@ -221,6 +223,8 @@ async def download(request: Request[Any, Any, Any], token: str) -> Redirect | St
         "`Accept-Ranges: bytes`."
     ),
     tags=["downloads"],
+    responses=error_responses(403, 409, 410, 416, 503),
+    security=[{}],  # the signed link is the credential
 )
 async def download_head(request: Request[Any, Any, Any], token: str) -> Response[None]:
     state, job = await _opened_link(request, token)

@@ -9,7 +9,8 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import ClientException, HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from generators.errors import SpecError
@@ -22,6 +23,30 @@ class ErrorBody(msgspec.Struct):
     error: str
     detail: str
     field: str | None = None
+
+
+# What each error status means in this API, as its OpenAPI document says.
+ERROR_MEANINGS: dict[int, str] = {
+    400: "A parameter, header or body that cannot be read; `field` names it",
+    401: "No API key, or an unknown or revoked one",
+    403: "Not allowed: a link that is not valid, or a limit of your plan",
+    404: "No such thing of yours; `field` names the id",
+    409: "Not now: the resource is in a state that refuses this; the detail says which",
+    410: "Gone: the file was deleted or has expired",
+    413: "The body is larger than the API accepts",
+    416: "The range asks for none of the file's bytes",
+    422: "Read, but not valid: `field` names the value and `detail` says why",
+    429: "Too many requests: retry after Retry-After seconds",
+    503: "A service the API depends on is unavailable: retry after Retry-After seconds",
+}
+
+
+def error_responses(*status_codes: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI entries of error statuses a handler answers with, each an ErrorBody."""
+    return {
+        code: ResponseSpec(ErrorBody, generate_examples=False, description=ERROR_MEANINGS[code])
+        for code in status_codes
+    }
 
 
 class ApiError(Exception):
@@ -56,6 +81,19 @@ def error_response(
     )
 
 
+class JsonBodyRequest(Request[Any, Any, Any]):
+    """A request whose JSON body the decoder gives up on in a way Litestar does not expect
+    (nested deeper than it goes, text that is not UTF-8) gets a 400, not a 500."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise ClientException("the JSON body is nested too deeply") from None
+        except UnicodeDecodeError:
+            raise ClientException("the JSON body is not valid UTF-8") from None
+
+
 _PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -83,13 +121,16 @@ def _on_validation_error(
     match = _PATH.match(message)
     reason = match.group("reason") if match else message
     field = _field_path(match.group("path") if match else None) or first.get("key")
+    if first.get("source") == "body" and message == repr(first.get("key")):
+        return error_response(400, "invalid_request", "a JSON body is required", "body")
     if first.get("source") in ("query", "path", "header"):
         return error_response(400, "invalid_parameter", reason, first.get("key"))
     return error_response(400, "invalid_request", reason, field)
 
 
-def _on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     codes = {
+        400: "invalid_request",
         401: "unauthorized",
         403: "forbidden",
         404: "not_found",
@@ -98,7 +139,11 @@ def _on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Er
         415: "unsupported_media_type",
     }
     code = codes.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
+    detail = exc.detail
+    if exc.status_code == 413:
+        limit = request.route_handler.resolve_request_max_body_size()
+        detail = f"the request body is larger than the limit of {limit} bytes"
+    return error_response(exc.status_code, code, detail, headers=exc.headers)
 
 
 def _on_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 
 from api.state import AppState
 from api.wire import Check, Readiness
@@ -17,7 +18,13 @@ from workers.broker import ping_broker
 log = logging.getLogger(__name__)
 
 
-@get("/health", operation_id="health", summary="Liveness: the API process answers", tags=["ops"])
+@get(
+    "/health",
+    operation_id="health",
+    summary="Liveness: the API process answers",
+    tags=["ops"],
+    security=[{}],
+)
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -47,6 +54,8 @@ async def _timed(
         "scheduler sends it once the broker is back."
     ),
     tags=["ops"],
+    security=[{}],
+    responses={503: ResponseSpec(Readiness, description="Not ready: the failing checks say why")},
 )
 async def ready(request: Request[Any, Any, Any]) -> Response[Readiness]:
     state = AppState.of(request)

@@ -16,7 +16,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
+from api.limits import limit_error
 from api.notifications import JobNotifications, may_hold_notifications, take_notifications
 from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
@@ -36,6 +37,7 @@ from storage.idempotency import (
     fingerprint,
 )
 from storage.jobs import NewJob
+from storage.plans import LimitReached
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +143,7 @@ class JobController(Controller):
         status_code=202,
         operation_id="submitJob",
         operation_class=SubmitsDatasetSpec,
+        responses=error_responses(403, 409, 422),
         summary="Submit a dataset spec; the file is generated in the background",
         description=(
             "Answers 202 with the queued job, a Location header to poll and Retry-After. "
@@ -202,12 +205,15 @@ class JobController(Controller):
             notify_email=notifications.notify_email,
             notify_language=notifications.notify_language,
         )
-        if idempotency is None and not reuse_file:  # the common case: a plain new job
-            submission = Submission(await state.inserter.submit(new_job), created=True)
-        else:
-            submission = await _submit(
-                SubmissionRepository(state.pool), new_job, idempotency, reuse_file
-            )
+        try:
+            if idempotency is None and not reuse_file:  # the common case: a plain new job
+                submission = Submission(await state.inserter.submit(new_job), created=True)
+            else:
+                submission = await _submit(
+                    SubmissionRepository(state.pool), new_job, idempotency, reuse_file
+                )
+        except LimitReached as exc:
+            raise await limit_error(state, exc) from None
         # The committed row is all: the scheduler's relay sends the job's message (the jobs
         # table is the outbox), so no broker is on a submit's path.
         job = submission.job
@@ -222,6 +228,7 @@ class JobController(Controller):
     @get(
         "/{job_id:uuid}",
         operation_id="getJob",
+        responses=error_responses(404),
         summary="A job's state, progress, timings and, once done, its file and download link",
     )
     async def get_job(
@@ -239,6 +246,7 @@ class JobController(Controller):
     @get(
         "/{job_id:uuid}/edge-cases",
         operation_id="listEdgeCases",
+        responses=error_responses(404),
         summary="Every cell of the job's file that holds an injected edge case, as JSON Lines",
         media_type="application/x-ndjson",
     )

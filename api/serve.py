@@ -19,5 +19,8 @@ def run_api(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         access_log=False,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app alone
+        # decides whom to believe, from TRUSTED_PROXIES (api/proxies.py).
+        proxy_headers=False,
     )
     return 0

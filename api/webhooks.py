@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import msgspec
 from litestar import Controller, Request, delete, get, post
 
-from api.errors import ApiError
+from api.errors import ApiError, error_responses
 from api.state import AppState
 from core.callbacks import (
     ONLY_PUBLIC,
@@ -35,7 +35,9 @@ MAX_ENDPOINTS = 20
 
 
 class EndpointRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    url: Annotated[str, msgspec.Meta(min_length=1, description="where deliveries are POSTed")]
+    url: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=2048, description="where deliveries are POSTed")
+    ]
     events: list[str] = msgspec.field(default_factory=lambda: list(EVENTS))
     description: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^[^\x00]*$")] = ""
 
@@ -112,6 +114,7 @@ class WebhookController(Controller):
         "/",
         status_code=201,
         operation_id="createWebhookEndpoint",
+        responses=error_responses(422),
         summary="Register a URL that is told when any of your jobs ends (secret shown once)",
         description=(
             "Deliveries follow Standard Webhooks v1: headers webhook-id, webhook-timestamp and "
@@ -147,7 +150,12 @@ class WebhookController(Controller):
         endpoints = await WebhookRepository(AppState.of(request).pool).list_for_user(caller.user_id)
         return EndpointList([endpoint_view(endpoint) for endpoint in endpoints])
 
-    @get("/{endpoint_id:uuid}", operation_id="getWebhookEndpoint", summary="One webhook endpoint")
+    @get(
+        "/{endpoint_id:uuid}",
+        operation_id="getWebhookEndpoint",
+        summary="One webhook endpoint",
+        responses=error_responses(404),
+    )
     async def get_endpoint(
         self, request: Request[Any, Any, Any], caller: Caller, endpoint_id: uuid.UUID
     ) -> EndpointView:
@@ -160,6 +168,7 @@ class WebhookController(Controller):
     @delete(
         "/{endpoint_id:uuid}",
         operation_id="deleteWebhookEndpoint",
+        responses=error_responses(404),
         summary="Stop sending to this endpoint; deliveries still pending for it are dropped",
     )
     async def delete_endpoint(
@@ -174,6 +183,7 @@ class WebhookController(Controller):
         "/{endpoint_id:uuid}/rotate-secret",
         status_code=200,
         operation_id="rotateWebhookSecret",
+        responses=error_responses(404, 409),
         summary="Make a new signing secret (shown once); the old one signs too for a while",
         description=(
             "Until previous_secret_expires_at every delivery carries two signatures, one per "
@@ -208,6 +218,7 @@ class WebhookController(Controller):
         "/{endpoint_id:uuid}/enable",
         status_code=200,
         operation_id="enableWebhookEndpoint",
+        responses=error_responses(404),
         summary="Take deliveries again after the endpoint was disabled (a 410 Gone answer)",
     )
     async def enable(

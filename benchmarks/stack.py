@@ -236,6 +236,9 @@ def bench_stack(
                 "PUBLIC_URL": f"http://127.0.0.1:{port}",
                 # A shard waits for its upload in a spooled file: keep it beside the files.
                 "TMPDIR": str(folder),
+                # A load benchmark is one client on one address, far over any rate limit.
+                "RATE_LIMIT_PER_KEY_PER_MINUTE": "0",
+                "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
                 **(extra_env or {}),
             }
             logs = folder / "logs"

@@ -18,7 +18,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("workers.serve:run_worker", "run a worker process pool"),
     "scheduler": ("schedules.scheduler:run_scheduler", "run the scheduler (one per deployment)"),
     "migrate": ("storage.commands:run_migrate", "apply database migrations"),
-    "users": ("storage.commands:run_users", "create users and API keys"),
+    "users": ("storage.commands:run_users", "create and list users, move one to a plan"),
+    "keys": ("storage.commands:run_keys", "create, list and revoke a user's API keys"),
+    "plans": ("storage.commands:run_plans", "list plans, create one or change its limits"),
     "generate": ("generators.commands:run_generate", "write a dataset file, no service needed"),
     "preview": ("generators.commands:run_preview", "print a spec's first rows as a table"),
 }
@@ -47,6 +49,35 @@ def build_parser() -> argparse.ArgumentParser:
     create = users_sub.add_parser("create", help="create a user (if new) and print a new API key")
     create.add_argument("name")
     create.add_argument("--email")
+    create.add_argument("--plan", help="the user's plan (new users: free)")
+    users_sub.add_parser("list", help="every user with plan and number of live keys")
+    set_plan = users_sub.add_parser("set-plan", help="move a user to another plan")
+    set_plan.add_argument("name")
+    set_plan.add_argument("plan")
+    keys = sub.choices["keys"]
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("create", help="print a new API key for a user").add_argument("user")
+    keys_sub.add_parser("list", help="a user's keys, by prefix").add_argument("user")
+    keys_sub.add_parser("revoke", help="revoke a key at once").add_argument(
+        "key", help="the key's id or prefix"
+    )
+    plans = sub.choices["plans"]
+    plans_sub = plans.add_subparsers(dest="plans_command", required=True)
+    plans_sub.add_parser("list", help="every plan and its limits")
+    plan_set = plans_sub.add_parser(
+        "set", help="create a plan or change its limits (limits not given stay as they are)"
+    )
+    plan_set.add_argument("name")
+    for limit, meaning in (
+        ("rows_per_job", "rows in one job"),
+        ("jobs_per_day", "jobs accepted per UTC day"),
+        ("running_jobs", "jobs queued or running at once"),
+        ("bytes_stored", "bytes of live files"),
+        ("link_seconds", "how long a file and its links live (at most LINK_TTL_SECONDS)"),
+    ):
+        plan_set.add_argument(
+            f"--{limit.replace('_', '-')}", dest=limit, metavar="N|none", help=meaning
+        )
     generate = sub.choices["generate"]
     generate.add_argument("spec", help="dataset spec, a JSON file")
     generate.add_argument("-o", "--output", required=True, help="file to write ('-': stdout)")

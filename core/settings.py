@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +83,8 @@ class LinkSettings:
     """Download links: HMAC keys by version (newest signs, all verify) and link life."""
 
     keys: Mapping[int, bytes] = field(default_factory=dict)
-    ttl_seconds: int = 24 * 3600
+    # The longest a finished job's file and links live; a plan's link_seconds may be shorter.
+    ttl_seconds: int = 30 * 24 * 3600
 
     @property
     def current_version(self) -> int:
@@ -150,6 +152,21 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class EdgeSettings:
+    """What the API believes and allows at its edge: proxies, browser origins, request rates."""
+
+    # X-Forwarded-For / X-Forwarded-Proto count only from these networks (the load balancers).
+    trusted_proxies: tuple[IpNetwork, ...] = ()
+    # Browser pages on these origins may call the API ("*": any); none when empty.
+    cors_allowed_origins: tuple[str, ...] = ()
+    # Requests per minute per API key and per client address, over all replicas; 0 is off.
+    per_key_per_minute: int = 600
+    per_address_per_minute: int = 1200
+    # Where the shared counters live; None (no Redis configured) turns rate limits off.
+    redis_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     broker: BrokerSettings
@@ -159,6 +176,7 @@ class Settings:
     api: ApiSettings
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    edge: EdgeSettings = field(default_factory=EdgeSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -191,7 +209,7 @@ class Settings:
             ),
             links=LinkSettings(
                 keys=_link_keys(env.get("LINK_SIGNING_KEYS", "")),
-                ttl_seconds=_int(env, "LINK_TTL_SECONDS", 24 * 3600),
+                ttl_seconds=_int(env, "LINK_TTL_SECONDS", LinkSettings.ttl_seconds),
             ),
             jobs=JobSettings(
                 max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 5),
@@ -223,6 +241,13 @@ class Settings:
                 sender=env.get("MAIL_FROM") or EmailSettings.sender,
                 outbox_dir=Path(env.get("MAIL_OUTBOX_DIR") or Path.home() / ".tdbuddy" / "outbox"),
             ),
+            edge=EdgeSettings(
+                trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+                cors_allowed_origins=_origins(env, "CORS_ALLOWED_ORIGINS"),
+                per_key_per_minute=_int(env, "RATE_LIMIT_PER_KEY_PER_MINUTE", 600),
+                per_address_per_minute=_int(env, "RATE_LIMIT_PER_ADDRESS_PER_MINUTE", 1200),
+                redis_url=_str(env, "RATE_LIMIT_REDIS_URL") or _str(env, "REDIS_URL"),
+            ),
         ).validated()
 
     def validated(self) -> Settings:
@@ -251,6 +276,11 @@ class Settings:
             raise SettingsError("WEBHOOK_TIMEOUT_SECONDS must be more than 0")
         if self.storage.presign_seconds > 300:
             raise SettingsError("PRESIGN_SECONDS must be at most 300 (links are short-lived)")
+        if self.edge.per_key_per_minute < 0 or self.edge.per_address_per_minute < 0:
+            raise SettingsError(
+                "RATE_LIMIT_PER_KEY_PER_MINUTE and RATE_LIMIT_PER_ADDRESS_PER_MINUTE must be "
+                "0 (off) or more"
+            )
         return self
 
 
@@ -287,3 +317,20 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IpNetwork, ...]:
         return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
     except ValueError as exc:
         raise SettingsError(f"{name} must be IP networks separated by commas: {exc}") from None
+
+
+_ORIGIN = re.compile(r"^https?://[^/?#\s]+$")
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Browser origins (`https://app.example.com`, no path), or `*` for any."""
+    origins = tuple(
+        part.strip().rstrip("/") for part in env.get(name, "").split(",") if part.strip()
+    )
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise SettingsError(
+                f"{name} must be origins like 'https://app.example.com' (or '*') separated by "
+                f"commas, got {origin!r}"
+            )
+    return origins

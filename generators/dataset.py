@@ -98,6 +98,8 @@ def _key_problem(parent: DatasetSpec, key: FieldOptions) -> str | None:
 def check_references(spec: DatasetSpec) -> None:
     """Raise SpecError for a reference to a table, field or key that cannot be resolved."""
     tables = {table.name: table for table in table_specs(spec)}
+    # A key is probed once, however many fields refer to it: a probe draws rows.
+    problems: dict[tuple[str, str], str | None] = {}
     for t, table in enumerate(table_specs(spec)):
         prefix = "" if t == 0 else f"tables[{t - 1}]."
         for i, field in enumerate(table.fields):
@@ -116,6 +118,8 @@ def check_references(spec: DatasetSpec) -> None:
                 raise SpecError(
                     f"{path}.field", f"table '{field.table}' has no field '{field.field}' ({names})"
                 )
-            problem = _key_problem(parent, key)
+            if (field.table, field.field) not in problems:
+                problems[field.table, field.field] = _key_problem(parent, key)
+            problem = problems[field.table, field.field]
             if problem is not None:
                 raise SpecError(f"{path}.field", f"'{field.table}.{field.field}': {problem}")

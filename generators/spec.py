@@ -12,7 +12,7 @@ import msgspec
 
 from generators.catalog import FIELD_TYPES, field_type_names
 from generators.errors import SpecError
-from generators.fieldtype import FieldOptions
+from generators.fieldtype import FieldOptions, LocaleCode
 from generators.locales import SUPPORTED_LOCALES
 from generators.types.template import TemplateField
 from generators.writers import WRITERS, Compression, FormatOptions, option_problems
@@ -29,6 +29,9 @@ else:
 
 
 MAX_TABLES = 20
+MAX_NAME_LENGTH = 64  # of a format; no longer name is close to one of ours
+# Longest user text an error message repeats; past it, a name is cut and marked with "…".
+MAX_ECHOED = 80
 TableName = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 ]
@@ -52,8 +55,8 @@ class DatasetSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_on
 
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     rows: Annotated[int, msgspec.Meta(ge=1, le=MAX_ROWS)]
-    format: str
-    locale: str = "en_US"
+    format: Annotated[str, msgspec.Meta(max_length=MAX_NAME_LENGTH)]
+    locale: LocaleCode = "en_US"
     seed: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEED)] | None = None
     fields: Annotated[list[AnyField], msgspec.Meta(min_length=1, max_length=MAX_FIELDS)]
     # Share of cells of every field replaced by edge cases; a field's own rate wins.
@@ -68,6 +71,8 @@ _MSGSPEC_PATH = re.compile(r"^(?P<detail>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", r
 _MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
 _BAD_TAG = re.compile(r"^Invalid value '(?P<value>.*)'$", re.DOTALL)
+# The value msgspec repeats, as in "Invalid enum value 'x'".
+_QUOTED = re.compile(r"'(.*)'", re.DOTALL)
 
 
 def parse_spec(data: bytes | str | dict[str, Any]) -> DatasetSpec:
@@ -98,6 +103,12 @@ def decode_body(body: bytes) -> dict[str, Any]:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise SpecError("body", f"malformed JSON: {exc}", code="malformed_json") from None
+    except UnicodeDecodeError:
+        raise SpecError("body", "the body is not valid UTF-8", code="malformed_json") from None
+    except RecursionError:
+        raise SpecError(
+            "body", "the JSON is nested too deeply for a spec", code="malformed_json"
+        ) from None
     if not isinstance(data, dict):
         raise SpecError("body", "the spec must be a JSON object")
     return data
@@ -132,7 +143,7 @@ def _translate(message: str, data: dict[str, Any]) -> SpecError:
         return _unknown_type(path, repr(_lookup(data, path)))
     if detail.startswith("Invalid RFC3339 encoded date"):
         detail = "expected a date as YYYY-MM-DD"
-    detail = detail.replace("`", "")
+    detail = _QUOTED.sub(lambda quoted: f"'{_shown(quoted[1])}'", detail.replace("`", ""))
     return SpecError(path or "body", detail[:1].lower() + detail[1:])
 
 
@@ -147,7 +158,7 @@ def _reject_nul(value: Any, path: str) -> None:
     elif isinstance(value, dict):
         for key, item in value.items():
             _reject_nul(key, path or "body")
-            _reject_nul(item, _join(path, key))
+            _reject_nul(item, _join(path, _shown(key)))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _reject_nul(item, f"{path}[{index}]")
@@ -155,22 +166,27 @@ def _reject_nul(value: Any, path: str) -> None:
 
 def _unknown_option(path: str, name: str, owner: Any) -> SpecError:
     known: tuple[str, ...] = DatasetSpec.__struct_fields__
-    detail = f"unknown key '{name}'"
+    detail = f"unknown key '{_shown(name)}'"
     type_name = owner.get("type") if path and isinstance(owner, dict) else None
     if isinstance(type_name, str) and type_name in FIELD_TYPES:
         known = FIELD_TYPES[type_name].options.__struct_fields__
-        detail = f"unknown option '{name}' for type '{type_name}'"
+        detail = f"unknown option '{_shown(name)}' for type '{type_name}'"
     if path == "format_options":
         known = FormatOptions.__struct_fields__
-        detail = f"unknown format option '{name}'"
-    close = difflib.get_close_matches(name, known, n=1)
+        detail = f"unknown format option '{_shown(name)}'"
+    close = difflib.get_close_matches(name[:MAX_NAME_LENGTH], known, n=1)
     detail += f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(known)}"
-    return SpecError(_join(path, name), detail, code="unknown_option")
+    return SpecError(_join(path, _shown(name)), detail, code="unknown_option")
+
+
+def _shown(text: str) -> str:
+    """User text as an error message repeats it: whole, or cut to MAX_ECHOED characters."""
+    return text if len(text) <= MAX_ECHOED else text[: MAX_ECHOED - 1] + "…"
 
 
 def _unknown_type(path: str, value: str) -> SpecError:
-    detail = f"unknown type '{value}'"
-    close = difflib.get_close_matches(value, field_type_names(), n=1)
+    detail = f"unknown type '{_shown(value)}'"
+    close = difflib.get_close_matches(value[:MAX_NAME_LENGTH], field_type_names(), n=1)
     if close:
         detail += f"; did you mean '{close[0]}'?"
     else:
@@ -241,37 +257,67 @@ def _check_fields(fields: list[FieldOptions], rows: int, locale: str, prefix: st
 def _check_templates(table_fields: list[FieldOptions], prefix: str) -> None:
     """Refuses placeholders that name nothing, and templates that need each other."""
     fields = {field.name: field for field in table_fields}
+    needs: dict[str, set[str]] = {}  # template → the templates of this table it uses
     for i, field in enumerate(table_fields):
         if not isinstance(field, TemplateField):
             continue
-        for placeholder in field.placeholders():
-            if placeholder.name in fields:
-                continue
-            entry = FIELD_TYPES.get(placeholder.name)
+        used = dict.fromkeys(placeholder.name for placeholder in field.placeholders())
+        for name in (name for name in used if name not in fields):
+            entry = FIELD_TYPES.get(name)
             if entry is None or not _has_defaults(entry.options):
-                close = difflib.get_close_matches(placeholder.name, [*fields, *FIELD_TYPES], n=1)
+                close = difflib.get_close_matches(name, [*fields, *FIELD_TYPES], n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise SpecError(
                     f"{prefix}fields[{i}].template",
-                    f"'{{{placeholder.name}}}' is neither a field of this table "
-                    f"nor a field type{hint}",
+                    f"'{{{name}}}' is neither a field of this table nor a field type{hint}",
                 )
-        seen: set[str] = set()
-        pending = [field.name]
-        while pending:
-            name = pending.pop()
-            current = fields.get(name)
-            if not isinstance(current, TemplateField):
-                continue
-            for placeholder in current.placeholders():
-                if placeholder.name == field.name:
-                    raise SpecError(
-                        f"{prefix}fields[{i}].template",
-                        f"templates '{field.name}' and '{name}' need each other's values",
-                    )
-                if placeholder.name not in seen:
-                    seen.add(placeholder.name)
-                    pending.append(placeholder.name)
+        needs[field.name] = {name for name in used if isinstance(fields.get(name), TemplateField)}
+    # Linear in the templates and their uses, so 200 long templates of one table cost little.
+    cycle_of = _cycles(needs)
+    for i, field in enumerate(table_fields):
+        if field.name not in cycle_of:
+            continue
+        partner = next(
+            name
+            for name in needs
+            if field.name in needs[name] and cycle_of.get(name) == cycle_of[field.name]
+        )
+        raise SpecError(
+            f"{prefix}fields[{i}].template",
+            f"templates '{field.name}' and '{partner}' need each other's values",
+        )
+
+
+def _cycles(needs: dict[str, set[str]]) -> dict[str, int]:
+    """The templates that need their own value through others, each with the number of its
+    cycle (Tarjan's strongly connected components, of more than one template)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: dict[str, int] = {}
+
+    def visit(name: str) -> None:  # at most one level per template: 200 deep at most
+        order[name] = low[name] = len(order)
+        stack.append(name)
+        on_stack.add(name)
+        for other in needs[name]:
+            if other not in order:
+                visit(other)
+                low[name] = min(low[name], low[other])
+            elif other in on_stack:
+                low[name] = min(low[name], order[other])
+        if low[name] == order[name]:
+            component = stack[stack.index(name) :]
+            del stack[stack.index(name) :]
+            on_stack.difference_update(component)
+            if len(component) > 1:
+                found.update(dict.fromkeys(component, order[name]))
+
+    for name in needs:
+        if name not in order:
+            visit(name)
+    return found
 
 
 def _has_defaults(options: type[FieldOptions]) -> bool:

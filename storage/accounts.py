@@ -37,12 +37,32 @@ class Account(msgspec.Struct, frozen=True, kw_only=True):
     created_at: dt.datetime
 
 
-class NewKey(msgspec.Struct, frozen=True):
+class NewKey(msgspec.Struct, frozen=True, kw_only=True):
     """A freshly made key: `secret` is the only time the whole key is available."""
 
+    id: int
     user_id: int
     prefix: str
     secret: str
+    created_at: dt.datetime
+
+
+class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A key as it is shown after its creation: by its prefix only."""
+
+    id: int
+    prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class UserSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    name: str
+    email: str | None
+    plan: str
+    created_at: dt.datetime
+    live_keys: int
 
 
 def hash_key(secret: str) -> bytes:
@@ -54,17 +74,51 @@ class AccountRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def create_user(self, name: str, email: str | None = None) -> int:
-        """The id of the user called `name`, created when missing."""
-        user_id: int = await self._pool.fetchval(query("insert_user"), name, email)
+    async def create_user(
+        self, name: str, email: str | None = None, plan: str | None = None
+    ) -> int:
+        """The id of the user called `name`, created when missing (on the free plan unless
+        `plan` is given; an existing user moves to `plan` when it is given)."""
+        user_id: int = await self._pool.fetchval(query("insert_user"), name, email, plan)
         return user_id
 
     async def create_key(self, user_id: int) -> NewKey:
         """A new API key for the user; the caller must hand `secret` over now or lose it."""
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         prefix = secret[: len(KEY_PREFIX) + 8]
-        await self._pool.execute(query("insert_api_key"), user_id, prefix, hash_key(secret))
-        return NewKey(user_id=user_id, prefix=prefix, secret=secret)
+        row = await self._pool.fetchrow(query("insert_api_key"), user_id, prefix, hash_key(secret))
+        return NewKey(
+            id=row["id"],
+            user_id=user_id,
+            prefix=prefix,
+            secret=secret,
+            created_at=row["created_at"],
+        )
+
+    async def list_keys(self, user_id: int) -> list[ApiKey]:
+        """The user's keys, live and revoked, newest first."""
+        rows = await self._pool.fetch(query("list_api_keys"), user_id)
+        return [ApiKey(**dict(row)) for row in rows]
+
+    async def revoke_key(self, user_id: int, key_id: int) -> bool:
+        """Revokes the user's key (at once in every API process); False when the user has
+        no such key."""
+        return await self._pool.fetchval(query("revoke_api_key"), key_id, user_id) is not None
+
+    async def find_keys(self, id_or_prefix: str) -> list[tuple[str, ApiKey]]:
+        """(owner's name, key) of every key with this id or prefix."""
+        rows = await self._pool.fetch(query("find_api_keys"), id_or_prefix)
+        return [
+            (row["user_name"], ApiKey(**{k: v for k, v in row.items() if k != "user_name"}))
+            for row in rows
+        ]
+
+    async def user_id(self, name: str) -> int | None:
+        user_id: int | None = await self._pool.fetchval(query("user_id_by_name"), name)
+        return user_id
+
+    async def list_users(self) -> list[UserSummary]:
+        return [UserSummary(**dict(row)) for row in await self._pool.fetch(query("list_users"))]
 
     async def caller_for_key(self, secret: str) -> Caller | None:
         """The owner of a live key, or None for an unknown or revoked one."""

@@ -18,6 +18,7 @@ import asyncpg
 import msgspec
 
 from storage.jobs import JobRecord, NewJob
+from storage.plans import take_allowance
 from storage.queries import query
 
 # How long a key is honoured; the draft asks the server to publish its expiry policy.
@@ -70,34 +71,37 @@ class SubmissionRepository:
         KeyInFlight or KeyUsedForAnotherRequest, writing nothing, for a key that
         cannot be honoured.
         """
-        async with self._pool.acquire() as conn:
-            if key is None:  # one statement or two, each whole on its own: no transaction
+        async with self._pool.acquire() as conn, conn.transaction():
+            if key is None:
                 return Submission(await self._insert(conn, job, reuse_file), created=True)
-            async with conn.transaction():
-                if not await conn.fetchval(query("lock_idempotency_key"), key.api_key_id, key.key):
-                    raise KeyInFlight(key.key)
-                earlier = await conn.fetchrow(
-                    query("find_idempotency_key"),
-                    key.api_key_id,
-                    key.key,
-                    KEY_LIFETIME.total_seconds(),
-                )
-                if earlier is not None:
-                    if earlier["request_fingerprint"] != key.request_fingerprint:
-                        raise KeyUsedForAnotherRequest(key.key)
-                    return Submission(JobRecord.from_row(earlier), created=False)
-                created = await self._insert(conn, job, reuse_file)
-                await conn.execute(
-                    query("insert_idempotency_key"),
-                    key.api_key_id,
-                    key.key,
-                    key.request_fingerprint,
-                    job.id,
-                )
-                return Submission(created, created=True)
+            if not await conn.fetchval(query("lock_idempotency_key"), key.api_key_id, key.key):
+                raise KeyInFlight(key.key)
+            earlier = await conn.fetchrow(
+                query("find_idempotency_key"),
+                key.api_key_id,
+                key.key,
+                KEY_LIFETIME.total_seconds(),
+            )
+            if earlier is not None:
+                if earlier["request_fingerprint"] != key.request_fingerprint:
+                    raise KeyUsedForAnotherRequest(key.key)
+                return Submission(JobRecord.from_row(earlier), created=False)
+            created = await self._insert(conn, job, reuse_file)
+            await conn.execute(
+                query("insert_idempotency_key"),
+                key.api_key_id,
+                key.key,
+                key.request_fingerprint,
+                job.id,
+            )
+            return Submission(created, created=True)
 
     async def _insert(self, conn: asyncpg.Connection, job: NewJob, reuse_file: bool) -> JobRecord:
-        """The new job: succeeded on a live identical file when allowed and found, else queued."""
+        """The new job: succeeded on a live identical file when allowed and found, else queued.
+        Raises LimitReached when the owner's plan does not allow one more job."""
+        (refusal,) = await take_allowance(conn, [job.allowance()])
+        if refusal is not None:
+            raise refusal
         row = None
         if reuse_file:
             row = await conn.fetchrow(

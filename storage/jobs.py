@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from core.jobs import JobState
+from storage.plans import Allowance, LimitReached, take_allowance
 from storage.queries import query
 
 
@@ -75,6 +76,10 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     notify_email: str | None = None
     notify_language: str | None = None
 
+    def allowance(self) -> Allowance:
+        """What the owner's plan is checked against."""
+        return Allowance(self.user_id, self.rows_total)
+
     def values(self) -> tuple[Any, ...]:
         return (
             self.id,
@@ -107,15 +112,22 @@ class JobRepository:
         self._pool = pool
 
     async def insert(self, job: NewJob) -> JobRecord:
-        row = await self._pool.fetchrow(query("insert_job"), *job.values())
-        return JobRecord.from_row(row)
+        """Inserts the job; raises LimitReached when its owner's plan does not allow it."""
+        (result,) = await self.insert_many([job])
+        if isinstance(result, LimitReached):
+            raise result
+        return result
 
-    async def insert_many(self, jobs: list[NewJob]) -> list[JobRecord]:
-        """Inserts the jobs in one statement (all or none); returns them in the same order."""
-        columns = list(zip(*(job.values() for job in jobs), strict=True))
-        rows = await self._pool.fetch(query("insert_jobs"), *columns)
+    async def insert_many(self, jobs: list[NewJob]) -> list[JobRecord | LimitReached]:
+        """Inserts, in one transaction, the jobs their owners' plans allow; returns each job,
+        or the limit that refused it, in the same order."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            refusals = await take_allowance(conn, [job.allowance() for job in jobs])
+            allowed = [job for job, refusal in zip(jobs, refusals, strict=True) if not refusal]
+            columns = list(zip(*(job.values() for job in allowed), strict=True))
+            rows = await conn.fetch(query("insert_jobs"), *columns) if allowed else []
         by_id = {row["id"]: JobRecord.from_row(row) for row in rows}
-        return [by_id[job.id] for job in jobs]
+        return [refusal or by_id[job.id] for job, refusal in zip(jobs, refusals, strict=True)]
 
     async def unclaim(self, job_ids: list[uuid.UUID]) -> None:
         """Marks claimed jobs unsent again: their messages could not be sent."""

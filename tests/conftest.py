@@ -138,6 +138,10 @@ def stack_env(
         "SMTP_PORT": str(mail.port),
         "SMTP_SECURITY": "none",
         "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("outbox")),
+        # Tests send bursts from one address; tests/integration/test_rate_limits.py turns
+        # the limits on for stacks of their own.
+        "RATE_LIMIT_PER_KEY_PER_MINUTE": "0",
+        "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
     }
 
 

@@ -223,6 +223,26 @@ def stack_of_its_own(
         asyncio.run(drop_database(database_url))
 
 
+# A second loopback address, which a client can send from: the "load balancer" of the tests
+# that configure TRUSTED_PROXIES, while 127.0.0.1 stays an untrusted peer.
+PROXY_ADDRESS = "127.0.0.2"
+
+
+@contextlib.contextmanager
+def api_of_its_own(base_env: Mapping[str, str], log_dir: Path, **env: str) -> Iterator[Stack]:
+    """One API process on a port of its own, on `base_env`'s database, with `env` on top."""
+    port = free_port()
+    stack = Stack(
+        {**base_env, "API_PORT": str(port), "PUBLIC_URL": f"http://127.0.0.1:{port}", **env},
+        log_dir,
+    )
+    try:
+        stack.start_api()
+        yield stack
+    finally:
+        stack.stop_all()
+
+
 def run_sql(database_url: str, sql: str, *args: Any) -> None:
     """Runs one statement on the database, as an operator (or a failing worker) might."""
 
@@ -236,12 +256,14 @@ def run_sql(database_url: str, sql: str, *args: Any) -> None:
     asyncio.run(go())
 
 
-def new_api_key(env: Mapping[str, str], user_name: str) -> str:
-    """A fresh API key for the user (created if new), made as `tdbuddy users create` does."""
+def new_api_key(env: Mapping[str, str], user_name: str, plan: str = "enterprise") -> str:
+    """A fresh API key for the user (created if new, or moved to `plan`), made as `tdbuddy
+    users create` does; on the enterprise plan by default, which limits no test's jobs."""
     from core.settings import Settings
     from storage.commands import create_user_with_key
 
-    return asyncio.run(create_user_with_key(Settings.from_env(env), user_name, None)).secret
+    settings = Settings.from_env(env)
+    return asyncio.run(create_user_with_key(settings, user_name, None, plan)).secret
 
 
 def job_when(

@@ -20,6 +20,9 @@ from workers.resources import WorkerResourcesMiddleware, current_resources
 from workers.shards import finalize_sharded_job, generate_shard_part
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+# httpx logs each request's whole URL at INFO, and a webhook URL's query may carry the
+# receiver's token: deliveries log the scheme and host themselves (workers/deliveries.py).
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class DaemonAsyncIO(AsyncIO):

@@ -26,6 +26,7 @@ from generators.vectors import WeightedTable, fixed_width_strings
 
 HEX = "0123456789abcdef"
 MAX_CHOICE_VALUES = 10_000
+MAX_CHOICE_LENGTH = 1_000  # characters of one value
 
 
 class SequenceField(FieldOptions, tag="sequence", frozen=True):
@@ -46,8 +47,11 @@ class BooleanField(FieldOptions, tag="boolean", frozen=True):
 
 
 class ChoiceField(FieldOptions, tag="choice", frozen=True):
-    values: Annotated[list[str], msgspec.Meta(min_length=1, max_length=MAX_CHOICE_VALUES)]
-    weights: list[float] | None = None
+    values: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=MAX_CHOICE_LENGTH)]],
+        msgspec.Meta(min_length=1, max_length=MAX_CHOICE_VALUES),
+    ]
+    weights: Annotated[list[float], msgspec.Meta(max_length=MAX_CHOICE_VALUES)] | None = None
 
     def problems(self, rows: int) -> Iterator[tuple[str, str]]:
         for i, value in enumerate(self.values):

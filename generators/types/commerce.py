@@ -148,7 +148,7 @@ class PriceField(DistributionOptions, tag="price", frozen=True):
 
     min: float = 1.0
     max: float = 1000.0
-    currency: str | None = None
+    currency: Annotated[str, msgspec.Meta(max_length=3)] | None = None
 
     def problems(self, rows: int) -> Iterator[tuple[str, str]]:
         if self.currency is not None and self.currency not in KNOWN_CURRENCIES:

@@ -53,7 +53,7 @@ class DatetimeField(ShapedDates, tag="datetime", frozen=True):
     start: dt.datetime = dt.datetime(2000, 1, 1)
     end: dt.datetime = dt.datetime(2030, 12, 31, 23, 59, 59)
     center: dt.datetime | None = None
-    timezone: str = "UTC"
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] = "UTC"
 
     def problems(self, rows: int) -> Iterator[tuple[str, str]]:
         if (zone := known_zone(self.timezone)) is None:

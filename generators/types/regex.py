@@ -8,7 +8,8 @@ depend only on the pattern and the block size, so blocks stay deterministic.
 
 Open repeats (``*``, ``+``, ``{n,}``) stop at ``max_repeat``. Back-references, look-arounds
 and conditionals cannot be generated this way and are refused, as are patterns whose
-expansion would be too large to generate quickly.
+expansion would be too large to generate quickly, and patterns whose character sets hold
+more than ``MAX_SET_CHARS`` characters in all (each is spelled out, once per pattern).
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ _NEGATION_UNIVERSE = (
     + "".join(chr(c) for c in range(0x4E00, 0x4F00))
 )
 MAX_NODES = 2_000  # arrays built per block: keeps a block of a pattern well under a second
+# Characters of all the [...] sets of one pattern together: the CJK block [一-龯] fits, and a
+# spec of thousands of patterns is still checked in about a second.
+MAX_SET_CHARS = 30_000
+MAX_REPEAT_COUNT = 1_000  # {n} and {m,n}
+PATTERNS_KEPT = 256  # compiled patterns a process keeps for reuse
+_UNWRITABLE = "the pattern can produce NUL or surrogate characters, which no file holds"
 
 
 @dataclass(frozen=True)
@@ -94,39 +101,63 @@ class RegexField(FieldOptions, tag="regex", frozen=True):
             yield "pattern", "this pattern expands too much to generate; lower its repeats"
 
 
-def _set_chars(items: list[tuple[Any, Any]]) -> str:
-    chars: list[str] = []
+@dataclass
+class _SetBudget:
+    """How many more characters the pattern's sets may hold."""
+
+    chars_left: int = MAX_SET_CHARS
+
+    def spend(self, count: int) -> None:
+        self.chars_left -= count
+        if self.chars_left < 0:
+            raise ValueError(
+                f"the pattern's character sets hold more than {MAX_SET_CHARS:,} characters "
+                "in all; use narrower ranges"
+            )
+
+
+def _set_chars(items: list[tuple[Any, Any]], budget: _SetBudget) -> str:
+    """The set's characters, each once, in the order the set names them."""
+    parts: list[np.ndarray] = []
     negate = False
     for op, value in items:
         if op is sre.NEGATE:
             negate = True
         elif op is sre.LITERAL:
-            chars.append(chr(value))
+            parts.append(np.array([value], dtype=np.uint32))
         elif op is sre.RANGE:
             low, high = value
-            if high - low > 0xFFFF:
-                raise ValueError("a character range is too wide")
-            chars.extend(chr(c) for c in range(low, high + 1))
+            budget.spend(high - low + 1)  # before the range is spelled out
+            parts.append(np.arange(low, high + 1, dtype=np.uint32))
         elif op is sre.CATEGORY:
-            chars.extend(_CATEGORIES[value])
+            parts.append(_code_points(_CATEGORIES[value]))
         else:
             raise ValueError(f"unsupported inside [...]: {op}")
-    unique = "".join(dict.fromkeys(chars))
+    points = np.concatenate(parts) if parts else np.array([], dtype=np.uint32)
+    _, first = np.unique(points, return_index=True)
+    points = points[np.sort(first)]
     if negate:
-        unique = "".join(c for c in _NEGATION_UNIVERSE if c not in unique)
-    if not unique:
+        named = set(points.tolist())
+        points = _code_points("".join(c for c in _NEGATION_UNIVERSE if ord(c) not in named))
+    if not points.size:
         raise ValueError("a character set that matches nothing this generator can write")
-    return _checked(unique)
+    if np.any((points == 0) | ((points >= 0xD800) & (points <= 0xDFFF))):
+        raise ValueError(_UNWRITABLE)
+    return points.tobytes().decode("utf-32-le")
+
+
+def _code_points(chars: str) -> np.ndarray:
+    return np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
 
 
 def _checked(chars: str) -> str:
     """``chars`` if all can be written; surrogates and NUL cannot (UTF-8, PostgreSQL)."""
     if any(0xD800 <= ord(c) <= 0xDFFF or c == "\x00" for c in chars):
-        raise ValueError("the pattern can produce NUL or surrogate characters, which no file holds")
+        raise ValueError(_UNWRITABLE)
     return chars
 
 
-def _convert(parsed: sre_parse.SubPattern, max_repeat: int) -> Node:
+def _convert(parsed: sre_parse.SubPattern, max_repeat: int, budget: _SetBudget) -> Node:
     items: list[Node] = []
     for op, value in parsed:
         if op is sre.LITERAL:
@@ -136,17 +167,17 @@ def _convert(parsed: sre_parse.SubPattern, max_repeat: int) -> Node:
         elif op is sre.ANY:
             items.append(CharSet(_PRINTABLE))
         elif op is sre.IN:
-            items.append(CharSet(_set_chars(value)))
+            items.append(CharSet(_set_chars(value, budget)))
         elif op is sre.SUBPATTERN:
-            items.append(_convert(value[-1], max_repeat))
+            items.append(_convert(value[-1], max_repeat, budget))
         elif op is sre.BRANCH:
-            items.append(Alternatives(tuple(_convert(b, max_repeat) for b in value[1])))
+            items.append(Alternatives(tuple(_convert(b, max_repeat, budget) for b in value[1])))
         elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", None)):
             low, high, inner = value
             high = low + max_repeat if high is sre.MAXREPEAT else high
-            if high > 1_000:
-                raise ValueError("a repeat count is too large (at most 1000)")
-            items.append(Repeat(_convert(inner, max_repeat), low, max(low, high)))
+            if high > MAX_REPEAT_COUNT:
+                raise ValueError(f"a repeat count is too large (at most {MAX_REPEAT_COUNT})")
+            items.append(Repeat(_convert(inner, max_repeat, budget), low, max(low, high)))
         elif op is sre.AT:
             continue  # ^, $, \b: positions, nothing to write
         else:
@@ -155,14 +186,14 @@ def _convert(parsed: sre_parse.SubPattern, max_repeat: int) -> Node:
     return items[0] if len(items) == 1 else Sequence(tuple(items))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=PATTERNS_KEPT)
 def compile_pattern(pattern: str, max_repeat: int) -> Node:
     """The pattern's tree; ValueError says what cannot be generated."""
     try:
         parsed = sre_parse.parse(pattern)
     except re.error as exc:
         raise ValueError(f"not a valid regular expression: {exc}") from None
-    return _convert(parsed, max_repeat)
+    return _convert(parsed, max_repeat, _SetBudget())
 
 
 def _cost(node: Node) -> int:
@@ -175,7 +206,7 @@ def _cost(node: Node) -> int:
     return node.high * _cost(node.item) + 1
 
 
-@functools.cache
+@functools.lru_cache(maxsize=PATTERNS_KEPT)
 def _char_table(chars: str) -> pa.StringArray:
     return pa.array(list(chars), type=pa.string())
 

@@ -66,8 +66,11 @@ WHERE id = $1 AND attempt = $2 AND state = 'running';
 -- name: finish_job
 UPDATE jobs
 SET state = 'succeeded', rows_done = rows_total, upload_id = NULL, size_bytes = $3,
-    sha256 = $4, finished_at = now(), expires_at = now() + make_interval(secs => $5),
-    heartbeat_at = now()
+    sha256 = $4, finished_at = now(), heartbeat_at = now(),
+    -- The owner's plan says how long the file lives, at most $5 (LINK_TTL_SECONDS).
+    expires_at = now() + make_interval(secs => LEAST(
+        (SELECT p.link_seconds FROM users u JOIN plans p ON p.name = u.plan
+         WHERE u.id = jobs.user_id), $5))
 WHERE id = $1 AND attempt = $2 AND state = 'running'
 RETURNING *;
 

@@ -32,7 +32,9 @@ async def test_concurrent_submissions_each_get_their_own_committed_job(
     quiet_resources: WorkerResources,
 ) -> None:
     res = quiet_resources
-    user_id = await AccountRepository(res.pool).create_user(f"batch-{uuid.uuid4().hex[:6]}")
+    user_id = await AccountRepository(res.pool).create_user(
+        f"batch-{uuid.uuid4().hex[:6]}", plan="enterprise"
+    )
     inserter = job_inserter(res.jobs)
     wanted = [new_job(user_id) for _ in range(60)]
     try:
@@ -50,7 +52,9 @@ async def test_a_bad_row_fails_only_its_own_submission(
     quiet_resources: WorkerResources,
 ) -> None:
     res = quiet_resources
-    user_id = await AccountRepository(res.pool).create_user(f"batch-{uuid.uuid4().hex[:6]}")
+    user_id = await AccountRepository(res.pool).create_user(
+        f"batch-{uuid.uuid4().hex[:6]}", plan="enterprise"
+    )
     inserter = job_inserter(res.jobs)
     good = [new_job(user_id) for _ in range(5)]
     bad = new_job(user_id=-1)  # no such user

@@ -280,6 +280,19 @@ def test_deleting_an_endpoint_stops_its_deliveries(
     assert json.loads(account.get("/v1/webhooks").text)["endpoints"] == []
 
 
+def test_an_endpoint_whose_url_a_job_called_back_to_can_be_deleted(
+    account: httpx.Client, receiver: WebhookReceiver
+) -> None:
+    url = f"{receiver.base_url}/same-url"
+    endpoint = register(account, url)
+    job = finished(account, SMALL, callback_url=url)
+    # Two receivers at one URL, two deliveries: the endpoint's, and the job's own callback.
+    assert len(deliveries(account, job["id"])) == 2
+    assert account.delete(f"/v1/webhooks/{endpoint['id']}").status_code == 204
+    assert account.get(f"/v1/webhooks/{endpoint['id']}").status_code == 404
+    assert len(deliveries(account, job["id"])) == 2  # what was sent stays on record
+
+
 def test_a_receiver_slower_than_the_timeout_is_retried(
     account: httpx.Client, receiver: WebhookReceiver
 ) -> None:
@@ -331,7 +344,7 @@ def test_an_endpoint_deleted_during_retries_gets_no_more_calls(
     assert receiver.next_call("/leaving").status == 503
     assert account.delete(f"/v1/webhooks/{endpoint['id']}").status_code == 204
     delivery = delivery_when(account, job["id"], "failed")
-    assert delivery["attempts"][-1]["error"] == "the endpoint was deleted"
+    assert delivery["attempts"][-1]["error"] == "the endpoint was disabled or deleted"
     assert receiver.calls_so_far("/leaving") == 0
 
 

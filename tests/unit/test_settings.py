@@ -11,7 +11,7 @@ KEYS = {"LINK_SIGNING_KEYS": "1:first-secret-0123456789"}
 
 def test_defaults_need_only_a_link_key() -> None:
     settings = Settings.from_env(KEYS)
-    assert settings.links.ttl_seconds == 24 * 3600
+    assert settings.links.ttl_seconds == 30 * 24 * 3600  # the cap; plans set less
     assert settings.storage.s3_bucket is None  # files on the local disk
     assert settings.storage.presign_seconds <= 300
     assert settings.api.public_url == "http://127.0.0.1:8000"
