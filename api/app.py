@@ -38,6 +38,7 @@ from workers.broker import build_broker
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+DOCS_PATH = "/schema"
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -92,14 +93,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=exception_handlers,
         request_class=JsonBodyRequest,
         request_max_body_size=MAX_BODY_BYTES,
-        middleware=[rate_limits],
-        before_send=[security_headers(settings.edge)],
+        # Off (both limits 0, or no Redis): no middleware, so no cost per request.
+        middleware=[rate_limits] if rate_limits.enabled else [],
+        before_send=[security_headers(settings.edge, DOCS_PATH)],
         cors_config=cors_config(settings.edge),
         openapi_config=OpenAPIConfig(
             title="TestData Buddy",
             version="1",
             description="Test data generation as a service.",
-            path="/schema",
+            path=DOCS_PATH,
             components=Components(
                 security_schemes={
                     "api_key": SecurityScheme(type="http", scheme="bearer", description="API key")

@@ -76,7 +76,7 @@ class TrustedProxies:
         whose X-Forwarded-Proto (the last value, the one it wrote) says so."""
         if scope.get("scheme") == "https":
             return True
-        if not self._trusted(self._peer(scope)):
+        if not self._networks or not self._trusted(self._peer(scope)):
             return False
         forwarded = _header_values(scope, b"x-forwarded-proto")
         return bool(forwarded) and forwarded[-1].lower() == "https"

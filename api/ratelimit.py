@@ -237,6 +237,13 @@ class RateLimits(ASGIMiddleware):
         self._proxies = TrustedProxies(settings.trusted_proxies)
         self._allowances: SharedAllowances | None = None
 
+    @property
+    def enabled(self) -> bool:
+        """Whether any limit is on (and Redis configured to hold it)."""
+        settings = self._settings
+        limited = settings.per_key_per_minute or settings.per_address_per_minute
+        return bool(limited) and settings.redis_url is not None
+
     @asynccontextmanager
     async def connected(self, _: Litestar) -> AsyncIterator[None]:
         """Holds the Redis client for the app's life (a lifespan hook)."""

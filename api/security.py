@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import BeforeMessageSendHookHandler, Message, Method, Scope
 
 from api.proxies import TrustedProxies
@@ -50,32 +48,36 @@ _CORS_EXPOSED_HEADERS = [
 ]
 
 
-def security_headers(settings: EdgeSettings) -> BeforeMessageSendHookHandler:
-    """A hook that adds the security headers to every response the app sends, errors too."""
+def security_headers(settings: EdgeSettings, docs_path: str) -> BeforeMessageSendHookHandler:
+    """A hook that adds the security headers to every response the app sends, errors too;
+    `docs_path` is where the OpenAPI pages are served. It runs for every response, so it
+    works on the raw header list."""
     proxies = TrustedProxies(settings.trusted_proxies)
+    ours = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+    csp, docs_csp = b"content-security-policy", DOCS_CSP.encode()
+    hsts = (b"strict-transport-security", HSTS.encode())
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        for name, value in SECURITY_HEADERS.items():
-            if name not in headers:
-                headers[name] = value
-        if _docs_page(scope, headers):
-            headers["Content-Security-Policy"] = DOCS_CSP
+        headers = list(message.get("headers") or ())
+        present = {name.lower() for name, _ in headers}
+        headers += [header for header in ours if header[0] not in present]
+        if _docs_page(scope["path"], docs_path, headers):
+            headers = [(n, v) for n, v in headers if n.lower() != csp] + [(csp, docs_csp)]
         if proxies.served_over_tls(scope):
-            headers["Strict-Transport-Security"] = HSTS
+            headers.append(hsts)
+        message["headers"] = headers
 
     return add_security_headers
 
 
-def _docs_page(scope: Scope, headers: MutableScopeHeaders) -> bool:
+def _docs_page(path: str, docs_path: str, headers: list[tuple[bytes, bytes]]) -> bool:
     """True for an HTML page under the OpenAPI path; the documents themselves stay strict."""
-    config = Litestar.from_scope(scope).openapi_config
-    docs = config.path if config else None
-    if docs is None or not headers.get("content-type", "").startswith("text/html"):
+    if path != docs_path and not path.startswith(docs_path + "/"):
         return False
-    return scope["path"] == docs or scope["path"].startswith(docs + "/")
+    types = [value for name, value in headers if name.lower() == b"content-type"]
+    return bool(types) and types[0].startswith(b"text/html")
 
 
 def cors_config(settings: EdgeSettings) -> CORSConfig | None:
