@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import logging
@@ -25,7 +26,7 @@ from api.wire import JobPage, JobView, job_view
 from generators.dataset import edge_case_cells, total_rows
 from generators.engine import ENGINE_VERSION
 from generators.output import file_type
-from generators.spec import decode_body, parse_spec, spec_to_dict, with_seed
+from generators.spec import DatasetSpec, decode_body, parse_spec, spec_to_dict, with_seed
 from storage.accounts import Caller
 from storage.idempotency import (
     KEY_LIFETIME,
@@ -134,6 +135,17 @@ async def _submit(
         ) from None
 
 
+# A spec up to this size parses in well under a millisecond; a bigger one (a regex-heavy 1 MB
+# spec takes about a second) is parsed off the event loop, so it cannot stall other requests.
+PARSE_INLINE_BYTES = 16 * 1024
+
+
+async def _parsed(source: bytes | dict[str, Any], size: int) -> DatasetSpec:
+    if size <= PARSE_INLINE_BYTES:
+        return parse_spec(source)
+    return await asyncio.to_thread(parse_spec, source)
+
+
 class JobController(Controller):
     path = "/v1/jobs"
     tags = ("jobs",)
@@ -179,9 +191,9 @@ class JobController(Controller):
             notifications = await take_notifications(
                 data, state.settings, request.headers.get("accept-language")
             )
-            spec = parse_spec(data)
+            spec = await _parsed(data, len(body))
         else:
-            spec = parse_spec(body)
+            spec = await _parsed(body, len(body))
         idempotency = None
         if key is not None:
             # The body as parsed and before a seed is drawn: bodies that mean the same match.
