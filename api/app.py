@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.account import get_account, update_account
+from api.admin import AdminController
 from api.auth import provide_caller
 from api.cancel import cancel_job
 from api.deletion import delete_job
@@ -19,16 +20,20 @@ from api.deliveries import list_deliveries, resend_delivery
 from api.downloads import download, download_head
 from api.errors import JsonBodyRequest, exception_handlers
 from api.field_types import field_type_examples, list_field_types
-from api.health import health, ready
+from api.health import health, live, ready
 from api.inserting import job_inserter
 from api.jobs import JobController
 from api.keys import KeyController
+from api.metrics import metrics, refreshing_gauges, request_timing
 from api.openapi import add_error_responses, add_links, add_spec_schemas
 from api.ratelimit import RateLimits
 from api.security import cors_config, security_headers
 from api.state import AppState
+from api.tracing import traced_requests
 from api.webhooks import WebhookController
+from core.logs import configure_logging
 from core.settings import Settings
+from core.tracing import setup_tracing
 from storage.accounts import AccountRepository, CachedCallers
 from storage.database import create_pool
 from storage.jobs import JobRepository
@@ -44,6 +49,9 @@ DOCS_PATH = "/schema"
 def create_app(settings: Settings | None = None) -> Litestar:
     """The API application; it opens its pool, store and broker when it starts serving."""
     settings = settings or Settings.from_env()
+    configure_logging(settings.observability)
+    # Off (no exporter configured): no tracing middleware, so no cost per request.
+    tracing = setup_tracing("tdbuddy-api", settings.observability)
 
     @asynccontextmanager
     async def resources(app: Litestar) -> AsyncIterator[None]:
@@ -79,7 +87,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             download,
             download_head,
             health,
+            live,
             ready,
+            metrics,
             list_field_types,
             WebhookController,
             list_deliveries,
@@ -87,14 +97,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_account,
             update_account,
             KeyController,
+            AdminController,
         ],
-        lifespan=[resources, field_type_examples, rate_limits.connected],
+        lifespan=[resources, field_type_examples, rate_limits.connected, refreshing_gauges],
         dependencies={"caller": Provide(provide_caller)},
         exception_handlers=exception_handlers,
         request_class=JsonBodyRequest,
         request_max_body_size=MAX_BODY_BYTES,
         # Off (both limits 0, or no Redis): no middleware, so no cost per request.
-        middleware=[rate_limits] if rate_limits.enabled else [],
+        middleware=[
+            *([traced_requests] if tracing else []),
+            request_timing,
+            *([rate_limits] if rate_limits.enabled else []),
+        ],
         before_send=[security_headers(settings.edge, DOCS_PATH)],
         cors_config=cors_config(settings.edge),
         openapi_config=OpenAPIConfig(
@@ -110,6 +125,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             security=[{"api_key": []}],
         ),
         debug=False,
+        # core/logs.py set up logging (JSON lines with job_id and trace_id); Litestar's own
+        # set-up would replace it with its text format.
+        logging_config=None,
     )
     app.state.settings = settings
     add_spec_schemas(app)

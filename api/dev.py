@@ -61,6 +61,12 @@ def run_dev(args: argparse.Namespace) -> int:
         "LINK_SIGNING_KEYS", "1:" + _persistent_secret(home / "link-key", secrets.token_urlsafe(32))
     )
     env.setdefault("RECONCILE_INTERVAL_SECONDS", "5")
+    # Readable lines at a terminal, and each finished span printed on one line among them,
+    # unless an OTLP endpoint is configured (a local collector or Jaeger gets them then).
+    env.setdefault("LOG_FORMAT", "text")
+    otlp = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if not any(env.get(name) for name in otlp):
+        env.setdefault("OTEL_TRACES_EXPORTER", "console")
     with _services(home, env) as env:
         settings = Settings.from_env(env)
         assert settings.database.url is not None

@@ -29,7 +29,7 @@ class ErrorBody(msgspec.Struct):
 ERROR_MEANINGS: dict[int, str] = {
     400: "A parameter, header or body that cannot be read; `field` names it",
     401: "No API key, or an unknown or revoked one",
-    403: "Not allowed: a link that is not valid, or a limit of your plan",
+    403: "Not allowed: a link that is not valid, a limit of your plan, or not an administrator",
     404: "No such thing of yours; `field` names the id",
     409: "Not now: the resource is in a state that refuses this; the detail says which",
     410: "Gone: the file was deleted or has expired",
@@ -95,6 +95,10 @@ class JsonBodyRequest(Request[Any, Any, Any]):
 
 
 _PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+# Litestar's words for a required parameter left out (it gives no structured detail then).
+_MISSING_PARAMETER = re.compile(
+    r"^Missing required (?P<source>query|header|cookie) parameter '(?P<name>[^']+)'"
+)
 
 
 def _field_path(msgspec_path: str | None) -> str | None:
@@ -112,19 +116,34 @@ def _on_spec_error(_: Request[Any, Any, Any], exc: SpecError) -> Response[ErrorB
     return error_response(422, exc.code, exc.detail, exc.field)
 
 
+def _parameter_name(request: Request[Any, Any, Any], argument: str | None) -> str | None:
+    """The name a client sends a handler's argument by: `from` for
+    `first_day: Annotated[dt.date, Parameter(query="from")]`."""
+    field = request.route_handler.parsed_fn_signature.parameters.get(argument or "")
+    alias = getattr(field, "kwarg_definition", None)
+    return getattr(alias, "query", None) or getattr(alias, "header", None) or argument
+
+
 def _on_validation_error(
-    _: Request[Any, Any, Any], exc: ValidationException
+    request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[ErrorBody]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     first = extra[0] if extra and isinstance(extra[0], dict) else {}
     message = str(first.get("message") or exc.detail)
+    if missing := _MISSING_PARAMETER.match(message):
+        where, name = missing.group("source", "name")
+        return error_response(
+            400, "invalid_parameter", f"the {where} parameter '{name}' is required", name
+        )
     match = _PATH.match(message)
     reason = match.group("reason") if match else message
     field = _field_path(match.group("path") if match else None) or first.get("key")
     if first.get("source") == "body" and message == repr(first.get("key")):
         return error_response(400, "invalid_request", "a JSON body is required", "body")
     if first.get("source") in ("query", "path", "header"):
-        return error_response(400, "invalid_parameter", reason, first.get("key"))
+        return error_response(
+            400, "invalid_parameter", reason, _parameter_name(request, first.get("key"))
+        )
     return error_response(400, "invalid_request", reason, field)
 
 

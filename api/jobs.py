@@ -23,6 +23,7 @@ from api.notifications import JobNotifications, may_hold_notifications, take_not
 from api.openapi import SubmitsDatasetSpec
 from api.state import AppState
 from api.wire import JobPage, JobView, job_view
+from core.tracing import traceparent_of_request
 from generators.dataset import edge_case_cells, total_rows
 from generators.engine import ENGINE_VERSION
 from generators.output import file_type
@@ -216,6 +217,7 @@ class JobController(Controller):
             callback_secret=notifications.callback_secret,
             notify_email=notifications.notify_email,
             notify_language=notifications.notify_language,
+            trace_context=traceparent_of_request(request.headers),
         )
         try:
             if idempotency is None and not reuse_file:  # the common case: a plain new job

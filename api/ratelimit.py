@@ -8,7 +8,7 @@ atomically and on Redis's clock, so replicas agree and clock skew between them d
 A request over a limit gets 429 with Retry-After (seconds until the next request fits);
 every limited request gets the IETF RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset
 headers of its tightest limit (Reset: seconds until the whole allowance is back).
-/health and /ready are exempt: load balancers poll them from one address.
+/health, /health/live and /ready are exempt: load balancers poll them from one address.
 
 The per-key limit runs before authentication, on a fingerprint of the Bearer token, so an
 unknown or revoked key is limited as well; the token itself is never stored or logged.
@@ -230,7 +230,7 @@ class RateLimits(ASGIMiddleware):
     """429 once a request's API key or client address has used up its allowance."""
 
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/health$", "^/ready$")
+    exclude_path_pattern = ("^/health$", "^/health/live$", "^/ready$")
 
     def __init__(self, settings: EdgeSettings) -> None:
         self._settings = settings

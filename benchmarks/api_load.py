@@ -8,7 +8,7 @@ would measure itself). A run is either closed (C connections, each sending its n
 when the answer to the last has come) or open (a fixed arrival rate over a pool of
 connections; latency counts from the moment a request was due, so a server that stalls is not
 hidden by a client that waits for it). The first second of each run warms up and is not counted.
-Two baselines run beside them: GET /health, which touches neither the database nor the
+Two baselines run beside them: GET /health/live, which touches neither the database nor the
 broker (the ceiling of the server and this client together on this machine), and the submit
 handler's own database and broker calls made straight from the load process, without HTTP
 (the ceiling PostgreSQL and Redis leave). "API CPU" is the API process's CPU time (all its
@@ -415,7 +415,7 @@ def api_runs(stack: BenchStack, api: Process, scheduler: Process, args: argparse
         f" {'ms/req':>7}"
     )
     closed, opened = f"closed, {args.concurrency} conn.", f"open, {args.rate:,.0f}/s"
-    measured(f"GET /health {closed} (1)", "GET", ["/health"], "closed")
+    measured(f"GET /health/live {closed} (1)", "GET", ["/health/live"], "closed")
     label = f"submit, no HTTP, {args.concurrency} tasks (2)"
     measured(label, "POST", ["-"], "closed", body=spec, target="direct")
     submit = measured(f"POST /v1/jobs {closed}", "POST", ["/v1/jobs"], "closed", body=spec)

@@ -7,6 +7,7 @@ depends on no tier and starting one tier loads nothing of the others.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -21,8 +22,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "users": ("storage.commands:run_users", "create and list users, move one to a plan"),
     "keys": ("storage.commands:run_keys", "create, list and revoke a user's API keys"),
     "plans": ("storage.commands:run_plans", "list plans, create one or change its limits"),
+    "stats": ("storage.commands:run_stats", "roll up the daily usage statistics"),
     "generate": ("generators.commands:run_generate", "write a dataset file, no service needed"),
     "preview": ("generators.commands:run_preview", "print a spec's first rows as a table"),
+    "backup": ("schedules.backups:run_backup_command", "back the database up into storage now"),
+    "backups": ("schedules.backups:run_backups_command", "list the backups in storage"),
+    "restore": ("schedules.restore:run_restore", "make the database what a backup holds"),
 }
 
 
@@ -42,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--queues",
         nargs="+",
-        help="only these queues (default all: BROKER_QUEUE and BROKER_QUEUE-deliveries)",
+        help="only these queues (default all: BROKER_QUEUE, BROKER_QUEUE-deliveries and "
+        "BROKER_QUEUE-periodic)",
     )
     users = sub.choices["users"]
     users_sub = users.add_subparsers(dest="users_command", required=True)
@@ -54,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     set_plan = users_sub.add_parser("set-plan", help="move a user to another plan")
     set_plan.add_argument("name")
     set_plan.add_argument("plan")
+    set_admin = users_sub.add_parser(
+        "set-admin", help="let a user read the whole service's statistics (GET /v1/admin/stats)"
+    )
+    set_admin.add_argument("name")
+    set_admin.add_argument("--off", action="store_true", help="take the right away instead")
     keys = sub.choices["keys"]
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("create", help="print a new API key for a user").add_argument("user")
@@ -78,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         plan_set.add_argument(
             f"--{limit.replace('_', '-')}", dest=limit, metavar="N|none", help=meaning
         )
+    stats = sub.choices["stats"]
+    stats_sub = stats.add_subparsers(dest="stats_command", required=True)
+    roll_up = stats_sub.add_parser(
+        "roll-up",
+        help="roll up one UTC day again, or (without --day) every ended day not rolled up yet",
+    )
+    roll_up.add_argument("--day", type=_iso_day, metavar="YYYY-MM-DD")
     generate = sub.choices["generate"]
     generate.add_argument("spec", help="dataset spec, a JSON file")
     generate.add_argument("-o", "--output", required=True, help="file to write ('-': stdout)")
@@ -91,7 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("spec", help="dataset spec, a JSON file")
     preview.add_argument("--rows", type=int, default=10, help="rows to show (default 10)")
     preview.add_argument("--seed", type=int, help="random seed (overrides the spec)")
+    backups = sub.choices["backups"]
+    backups_sub = backups.add_subparsers(dest="backups_command", required=True)
+    backups_sub.add_parser("list", help="every backup, oldest first, complete or not")
+    restore = sub.choices["restore"]
+    restore.add_argument("backup", help="the backup's name, its UTC time: 20261129T020000Z")
+    restore.add_argument(
+        "--yes", action="store_true", help="replace what the database holds (it is dropped)"
+    )
+    restore.add_argument("--database-url", help="restore into this database (default DATABASE_URL)")
     return parser
+
+
+def _iso_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-28") from None
 
 
 def _load(target: str) -> Callable[[argparse.Namespace], int]:

@@ -167,6 +167,158 @@ class EdgeSettings:
 
 
 @dataclass(frozen=True)
+class ObservabilitySettings:
+    """Logs, traces and what `GET /health` probes besides the services every tier uses."""
+
+    log_level: str = "INFO"
+    # "json" (one object a line, with job_id and trace_id) or "text" for a person at a terminal.
+    log_format: str = "json"
+    # "otlp" when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_*), "console" in `tdbuddy dev`;
+    # None: no spans are made, and a request pays nothing for tracing.
+    traces_exporter: str | None = None
+    # The Anthropic API, probed by /health once configured.
+    anthropic_api_key: str | None = field(default=None, repr=False)
+    anthropic_base_url: str | None = None
+    # /health answers from its last probes for this long: load balancers poll it.
+    health_cache_seconds: float = 2.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ObservabilitySettings:
+        level = (env.get("LOG_LEVEL") or "INFO").upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        log_format = (env.get("LOG_FORMAT") or "json").lower()
+        if log_format not in ("json", "text"):
+            raise SettingsError(f"LOG_FORMAT must be json or text, got {log_format!r}")
+        return cls(
+            log_level=level,
+            log_format=log_format,
+            traces_exporter=_traces_exporter(env),
+            anthropic_api_key=_str(env, "ANTHROPIC_API_KEY"),
+            anthropic_base_url=_str(env, "ANTHROPIC_BASE_URL"),
+            health_cache_seconds=_float(env, "HEALTH_CACHE_SECONDS", 2.0),
+        )
+
+
+def _traces_exporter(env: Mapping[str, str]) -> str | None:
+    """OpenTelemetry's own variables: OTEL_TRACES_EXPORTER, else an OTLP endpoint set."""
+    if (env.get("OTEL_SDK_DISABLED") or "").lower() == "true":
+        return None
+    chosen = (env.get("OTEL_TRACES_EXPORTER") or "").lower()
+    if chosen in ("otlp", "console"):
+        return chosen
+    if chosen == "none":
+        return None
+    if chosen:
+        raise SettingsError(f"OTEL_TRACES_EXPORTER must be otlp, console or none, got {chosen!r}")
+    endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    return "otlp" if endpoint else None
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Prometheus: how often the API's gauges are refreshed, and the workers' metrics port."""
+
+    refresh_seconds: float = 15.0
+    # The worker tier serves /metrics here (one server for all its processes); None: off.
+    worker_port: int | None = None
+    worker_host: str = "127.0.0.1"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MetricsSettings:
+        refresh = _float(env, "METRICS_REFRESH_SECONDS", 15.0)
+        if refresh <= 0:
+            raise SettingsError("METRICS_REFRESH_SECONDS must be more than 0")
+        port = _str(env, "WORKER_METRICS_PORT")
+        return cls(
+            refresh_seconds=refresh,
+            worker_port=_int(env, "WORKER_METRICS_PORT", 0) if port else None,
+            worker_host=env.get("WORKER_METRICS_HOST") or "127.0.0.1",
+        )
+
+
+@dataclass(frozen=True)
+class PeriodicSettings:
+    """When the scheduler sends each periodic task (schedules/periodic.py), and their limits."""
+
+    expiry_interval_seconds: float = 60.0
+    idempotency_cleanup_interval_seconds: float = 3600.0
+    stale_uploads_interval_seconds: float = 3600.0
+    # An unfinished upload this old whose job is not queued or running is aborted.
+    stale_upload_seconds: float = 6 * 3600.0
+    # The job history's next months' partitions are made daily at this UTC time ("HH:MM").
+    partitions_at: str = "00:10"
+    partition_months_ahead: int = 3
+    # Yesterday's statistics are rolled up, and the database backed up, daily at these UTC
+    # times; the roll-up waits 10 minutes past midnight for jobs that ended at 23:59.
+    statistics_at: str = "00:15"
+    backup_at: str = "02:00"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PeriodicSettings:
+        settings = cls(
+            expiry_interval_seconds=_float(env, "EXPIRY_INTERVAL_SECONDS", 60.0),
+            idempotency_cleanup_interval_seconds=_float(
+                env, "IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS", 3600.0
+            ),
+            stale_uploads_interval_seconds=_float(env, "STALE_UPLOADS_INTERVAL_SECONDS", 3600.0),
+            stale_upload_seconds=_float(env, "STALE_UPLOAD_SECONDS", 6 * 3600.0),
+            partitions_at=env.get("HISTORY_PARTITIONS_AT") or "00:10",
+            partition_months_ahead=_int(env, "HISTORY_PARTITION_MONTHS_AHEAD", 3),
+            statistics_at=env.get("STATISTICS_AT") or cls.statistics_at,
+            backup_at=env.get("BACKUP_AT") or cls.backup_at,
+        )
+        intervals = (
+            settings.expiry_interval_seconds,
+            settings.idempotency_cleanup_interval_seconds,
+            settings.stale_uploads_interval_seconds,
+        )
+        if min(intervals) <= 0:
+            raise SettingsError(
+                "EXPIRY_INTERVAL_SECONDS, IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS and "
+                "STALE_UPLOADS_INTERVAL_SECONDS must be more than 0"
+            )
+        for name, value in (
+            ("HISTORY_PARTITIONS_AT", settings.partitions_at),
+            ("STATISTICS_AT", settings.statistics_at),
+            ("BACKUP_AT", settings.backup_at),
+        ):
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+                raise SettingsError(f"{name} must be a UTC time HH:MM, got {value!r}")
+        if settings.partition_months_ahead < 1:
+            raise SettingsError("HISTORY_PARTITION_MONTHS_AHEAD must be at least 1")
+        return settings
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Database backups: where they go in object storage, how long they stay, which tools."""
+
+    # Backups lie under this prefix of the bucket (or of STORAGE_DIR), one folder each.
+    prefix: str = "backups/"
+    retention_days: int = 30
+    # The folder of pg_dump, pg_restore and psql; None: PATH, then where PostgreSQL installs.
+    pg_bin: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> BackupSettings:
+        settings = cls(
+            prefix=env.get("BACKUP_PREFIX") or "backups/",
+            retention_days=_int(env, "BACKUP_RETENTION_DAYS", 30),
+            pg_bin=Path(env["PG_BIN"]) if env.get("PG_BIN") else None,
+        )
+        if not settings.prefix.endswith("/") or settings.prefix == "/":
+            raise SettingsError(
+                f"BACKUP_PREFIX must be a folder ending in '/', got {settings.prefix!r}"
+            )
+        if settings.retention_days < 1:
+            raise SettingsError("BACKUP_RETENTION_DAYS must be at least 1")
+        return settings
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings
     broker: BrokerSettings
@@ -177,6 +329,10 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     edge: EdgeSettings = field(default_factory=EdgeSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    periodic: PeriodicSettings = field(default_factory=PeriodicSettings)
+    backups: BackupSettings = field(default_factory=BackupSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -248,6 +404,10 @@ class Settings:
                 per_address_per_minute=_int(env, "RATE_LIMIT_PER_ADDRESS_PER_MINUTE", 1200),
                 redis_url=_str(env, "RATE_LIMIT_REDIS_URL") or _str(env, "REDIS_URL"),
             ),
+            observability=ObservabilitySettings.from_env(env),
+            metrics=MetricsSettings.from_env(env),
+            periodic=PeriodicSettings.from_env(env),
+            backups=BackupSettings.from_env(env),
         ).validated()
 
     def validated(self) -> Settings:

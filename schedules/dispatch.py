@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import dramatiq
+from opentelemetry.trace import SpanKind
 
 from core.settings import Settings
+from core.tracing import context_from, tracer
 from storage.deliveries import NOTIFY_CHANNEL, DeliveryRepository
 from storage.jobs import JobRepository
 from storage.listening import Listening, listen
@@ -47,21 +49,34 @@ async def dispatch_due(
 async def send_new_jobs(jobs: JobRepository, broker: dramatiq.Broker, settings: Settings) -> int:
     """Sends the message of every queued job never sent; returns how many."""
     total = 0
-    while ids := await jobs.claim_unsent(BATCH):
+    while claimed := await jobs.claim_unsent(BATCH):
         try:
-            await asyncio.to_thread(
-                _send_each, send_generate_job, broker, settings.broker.queue, ids
-            )
+            await asyncio.to_thread(send_jobs, broker, settings.broker.queue, claimed)
         except Exception:
             # Unsent again, so that they go first and at once when the broker is back (not
             # a requeue interval later, a batch a tick). Sending twice is harmless.
             with contextlib.suppress(Exception):  # the database may be down too
-                await jobs.unclaim(ids)
+                await jobs.unclaim([job_id for job_id, _ in claimed])
             raise
-        total += len(ids)
-        if len(ids) < BATCH:
+        total += len(claimed)
+        if len(claimed) < BATCH:
             break
     return total
+
+
+def send_jobs(
+    broker: dramatiq.Broker, queue: str, claimed: list[tuple[uuid.UUID, str | None]]
+) -> None:
+    """Sends one message per (job, traceparent), each in a span of the trace its submit
+    began (a new trace for a job submitted outside one); a blocking call, for a thread."""
+    for job_id, traceparent in claimed:
+        with tracer.start_as_current_span(
+            "relay job",
+            context=context_from(traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={"job.id": str(job_id)},
+        ):
+            send_generate_job(broker, queue, job_id)
 
 
 def _send_each(

@@ -8,10 +8,11 @@ import logging
 import dramatiq
 
 from core.settings import Settings
+from schedules.dispatch import send_jobs
 from storage.jobs import Abandoned, JobRepository
 from storage.objects import ObjectStore, discard_unfinished, job_prefix
 from storage.shards import ShardRepository
-from workers.messages import send_finalize_job, send_generate_job, send_generate_shard
+from workers.messages import send_finalize_job, send_generate_shard
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ async def reconcile_jobs(
     job_ids = await jobs.claim_to_resend(
         timing.requeue_after_seconds, timing.lease_seconds, timing.max_attempts
     )
-    for job_id in job_ids:
-        await asyncio.to_thread(send_generate_job, broker, queue, job_id)
+    if job_ids:
+        # In the trace of each job's submit, as the relay sends them.
+        await asyncio.to_thread(send_jobs, broker, queue, job_ids)
     lost_shards = await shards.claim_to_resend(
         timing.requeue_after_seconds, timing.lease_seconds, timing.max_attempts
     )

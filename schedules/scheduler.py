@@ -1,6 +1,6 @@
-"""`tdbuddy scheduler`: the one process that relays new jobs and due deliveries to the workers
-and runs periodic work: the job reconciler, file expiry and the removal of idempotency keys
-past their lifetime."""
+"""`tdbuddy scheduler`: the one process that relays new jobs and due deliveries to the workers,
+runs the job reconciler, and sends the periodic tasks (file expiry, cleanups, partitions…;
+schedules/periodic.py) to the workers on their schedule."""
 
 from __future__ import annotations
 
@@ -10,37 +10,38 @@ import contextlib
 import logging
 import signal
 
+from core.logs import configure_logging
 from core.settings import Settings
+from core.tracing import setup_tracing
 from schedules.dispatch import run_relays
-from schedules.expiry import expire_files
+from schedules.periodic import send_periodic_tasks
 from schedules.reconcile import reconcile_jobs
 from storage.database import create_pool
-from storage.idempotency import SubmissionRepository
 from storage.jobs import JobRepository
 from storage.objects import object_store
 from storage.shards import ShardRepository
+from storage.ticks import TickRepository
 from workers.broker import build_broker
 
 log = logging.getLogger(__name__)
 
 
 async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
-    """Runs each periodic task on its interval until `stop` is set; a failed tick is retried."""
+    """Relays, reconciles and sends periodic tasks until `stop` is set; a failed round is
+    tried again."""
     pool = await create_pool(settings.database)
     broker = build_broker(settings.broker)
     jobs, shards = JobRepository(pool), ShardRepository(pool)
-    submissions = SubmissionRepository(pool)
     store = object_store(settings.storage)
     interval = settings.jobs.reconcile_interval_seconds
     relays = asyncio.create_task(run_relays(settings, pool, broker, stop))
+    periodic = asyncio.create_task(
+        send_periodic_tasks(settings, TickRepository(pool), broker, stop)
+    )
     try:
         while not stop.is_set():
             try:
                 await reconcile_jobs(jobs, shards, store, broker, settings)
-                if expired := await expire_files(jobs, submissions, store):
-                    log.info("expired %d file(s)", expired)
-                if expired := await submissions.delete_expired_keys():
-                    log.info("removed %d idempotency key(s) past their 24 h", expired)
             except Exception:
                 log.exception("reconcile tick failed; trying again in %.1f s", interval)
             with contextlib.suppress(TimeoutError):
@@ -48,13 +49,15 @@ async def run_forever(settings: Settings, stop: asyncio.Event) -> None:
     finally:
         stop.set()
         await relays
+        await periodic
         await pool.close()
         broker.close()
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
+    configure_logging(settings.observability)
+    setup_tracing("tdbuddy-scheduler", settings.observability)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -24,6 +24,7 @@ class Caller(msgspec.Struct, frozen=True):
     user_id: int
     name: str
     key_id: int  # the API key the request came with (idempotency keys are scoped to it)
+    is_admin: bool = False  # may read the whole service's statistics
 
 
 class Account(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,6 +62,7 @@ class UserSummary(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     email: str | None
     plan: str
+    is_admin: bool
     created_at: dt.datetime
     live_keys: int
 
@@ -117,6 +119,11 @@ class AccountRepository:
         user_id: int | None = await self._pool.fetchval(query("user_id_by_name"), name)
         return user_id
 
+    async def set_admin(self, name: str, is_admin: bool) -> bool:
+        """Makes the user called `name` an administrator or not (at once in every API
+        process); False when there is no such user."""
+        return await self._pool.fetchval(query("set_user_admin"), name, is_admin) is not None
+
     async def list_users(self) -> list[UserSummary]:
         return [UserSummary(**dict(row)) for row in await self._pool.fetch(query("list_users"))]
 
@@ -130,7 +137,9 @@ class AccountRepository:
         return (
             None
             if row is None
-            else Caller(user_id=row["id"], name=row["name"], key_id=row["key_id"])
+            else Caller(
+                user_id=row["id"], name=row["name"], key_id=row["key_id"], is_admin=row["is_admin"]
+            )
         )
 
     async def get(self, user_id: int) -> Account:

@@ -1,4 +1,5 @@
-"""Operator commands on the database: `tdbuddy migrate`, `users`, `keys` and `plans`."""
+"""Operator commands on the database: `tdbuddy migrate`, `users`, `keys`, `plans` and
+`stats`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from core.settings import Settings
 from storage.accounts import AccountRepository, NewKey
 from storage.database import create_pool, migrate
 from storage.plans import Plan, PlanRepository
+from storage.statistics import DayStatistics, roll_up_day, roll_up_since_last
 
 T = TypeVar("T")
 LIMITS = ("rows_per_job", "jobs_per_day", "running_jobs", "bytes_stored", "link_seconds")
@@ -82,9 +84,24 @@ def run_users(args: argparse.Namespace) -> int:
     elif args.users_command == "list":
         users = _with_pool(lambda pool: AccountRepository(pool).list_users())
         _table(
-            ("id", "name", "plan", "email", "live keys", "created"),
-            [(u.id, u.name, u.plan, u.email, u.live_keys, f"{u.created_at:%F %R}") for u in users],
+            ("id", "name", "plan", "email", "live keys", "admin", "created"),
+            [
+                (
+                    u.id,
+                    u.name,
+                    u.plan,
+                    u.email,
+                    u.live_keys,
+                    "yes" if u.is_admin else None,
+                    f"{u.created_at:%F %R}",
+                )
+                for u in users
+            ],
         )
+    elif args.users_command == "set-admin":
+        if not _with_pool(lambda pool: AccountRepository(pool).set_admin(args.name, not args.off)):
+            raise SystemExit(f"no user {args.name!r}")
+        print(f"user {args.name} is {'not ' if args.off else ''}an administrator")
     else:  # set-plan
         try:
             moved = _with_pool(
@@ -184,3 +201,26 @@ def _positive(limit: str, value: str) -> int:
     if not value.isdigit() or (limit in ("rows_per_job", "link_seconds") and int(value) == 0):
         raise SystemExit(f"--{limit.replace('_', '-')} takes a whole number above 0, or 'none'")
     return int(value)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """`tdbuddy stats roll-up [--day D]`: one line per day rolled up."""
+    if args.day is not None:
+        days = [_with_pool(lambda pool: roll_up_day(pool, args.day))]
+    else:
+        days = _with_pool(roll_up_since_last)
+    for day in days:
+        print(_day_line(day))
+    if not days:
+        print("every ended day is rolled up already")
+    return 0
+
+
+def _day_line(day: DayStatistics) -> str:
+    p50, p95 = day.duration_p50_seconds, day.duration_p95_seconds
+    durations = "" if p50 is None or p95 is None else f", p50 {p50:.1f} s, p95 {p95:.1f} s"
+    return (
+        f"{day.day}: {day.jobs_total} jobs ({day.jobs_succeeded} succeeded, {day.jobs_failed}"
+        f" failed, {day.jobs_cancelled} cancelled) of {day.unique_users} users,"
+        f" {day.rows_generated:,} rows, {day.bytes_generated:,} bytes{durations}"
+    )

@@ -75,6 +75,8 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
     callback_secret: str | None = None
     notify_email: str | None = None
     notify_language: str | None = None
+    # The W3C traceparent of the request that submitted it: the worker continues that trace.
+    trace_context: str | None = None
 
     def allowance(self) -> Allowance:
         """What the owner's plan is checked against."""
@@ -94,6 +96,7 @@ class NewJob(msgspec.Struct, frozen=True, kw_only=True):
             self.callback_secret,
             self.notify_email,
             self.notify_language,
+            self.trace_context,
         )
 
 
@@ -133,10 +136,10 @@ class JobRepository:
         """Marks claimed jobs unsent again: their messages could not be sent."""
         await self._pool.execute(query("unclaim_jobs"), job_ids)
 
-    async def claim_unsent(self, limit: int = 500) -> list[uuid.UUID]:
-        """Ids of queued jobs never sent, oldest first, marked as sent now."""
+    async def claim_unsent(self, limit: int = 500) -> list[tuple[uuid.UUID, str | None]]:
+        """Queued jobs never sent, oldest first, marked as sent now: (id, traceparent)."""
         rows = await self._pool.fetch(query("claim_unsent_jobs"), limit)
-        return [row["id"] for row in rows]
+        return [(row["id"], row["trace_context"]) for row in rows]
 
     async def get(self, job_id: uuid.UUID) -> JobRecord | None:
         row = await self._pool.fetchrow(query("get_job"), job_id)
@@ -207,8 +210,8 @@ class JobRepository:
         lease_seconds: float,
         max_attempts: int,
         limit: int = 500,
-    ) -> list[uuid.UUID]:
-        """Ids of jobs a crash left behind, marked as sent again now."""
+    ) -> list[tuple[uuid.UUID, str | None]]:
+        """Jobs a crash left behind, marked as sent again now: (id, traceparent)."""
         rows = await self._pool.fetch(
             query("claim_jobs_to_resend"),
             requeue_after_seconds,
@@ -216,7 +219,7 @@ class JobRepository:
             limit,
             max_attempts,
         )
-        return [row["id"] for row in rows]
+        return [(row["id"], row["trace_context"]) for row in rows]
 
     async def fail_abandoned(self, lease_seconds: float, max_attempts: int) -> list[Abandoned]:
         """Fails the jobs whose every attempt died; returns them with what they left behind."""

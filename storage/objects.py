@@ -13,6 +13,7 @@ completed upload stays a folder of its parts, which downloads read in order.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import shutil
@@ -46,6 +47,15 @@ class StoredObject(msgspec.Struct, frozen=True):
     sha256: str
 
 
+class PendingUpload(msgspec.Struct, frozen=True):
+    """An upload begun and neither completed nor aborted; `abort_upload(key, upload_id)` ends
+    it. On the local disk `key` is a path in the folder its parts lie in."""
+
+    key: str
+    upload_id: str
+    started_at: dt.datetime
+
+
 class ObjectWriter(Protocol):
     key: str
     # What an attempt records so that a later one can clean up after it.
@@ -72,7 +82,10 @@ class ObjectStore(Protocol):
     def complete_upload(self, key: str, upload_id: str, etags: Sequence[str]) -> StoredObject: ...
     def abort_upload(self, key: str, upload_id: str) -> None: ...
     def abort_uploads(self, prefix: str) -> int: ...
+    def list_uploads(self, prefix: str) -> list[PendingUpload]: ...
     def delete(self, key: str) -> None: ...
+    def list_keys(self, prefix: str) -> list[str]: ...
+    def read(self, key: str) -> Iterator[bytes]: ...
     def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None: ...
     def local_path(self, key: str) -> Path | None: ...
     def check(self) -> None: ...
@@ -151,16 +164,37 @@ class S3ObjectStore:
 
     def abort_uploads(self, prefix: str) -> int:
         """Aborts every unfinished upload under `prefix`, recorded anywhere or not."""
-        aborted = 0
+        uploads = self.list_uploads(prefix)
+        for upload in uploads:
+            self.abort_upload(upload.key, upload.upload_id)
+        return len(uploads)
+
+    def list_uploads(self, prefix: str) -> list[PendingUpload]:
+        """Every unfinished multipart upload under `prefix`, with when it was begun."""
         pages = self.client.get_paginator("list_multipart_uploads")
-        for page in pages.paginate(Bucket=self.bucket, Prefix=prefix):
-            for upload in page.get("Uploads", []):
-                self.abort_upload(upload["Key"], upload["UploadId"])
-                aborted += 1
-        return aborted
+        return [
+            PendingUpload(upload["Key"], upload["UploadId"], upload["Initiated"])
+            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix)
+            for upload in page.get("Uploads", [])
+        ]
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys of every object under `prefix`, in order."""
+        pages = self.client.get_paginator("list_objects_v2")
+        return [
+            item["Key"]
+            for page in pages.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+
+    def read(self, key: str) -> Iterator[bytes]:
+        """The object's bytes, a chunk at a time; NoSuchKey at once when it is not there."""
+        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        chunks: Iterator[bytes] = body.iter_chunks(DIGEST_CHUNK_BYTES)
+        return chunks
 
     def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None:
         url: str = self.client.generate_presigned_url(
@@ -330,8 +364,42 @@ class LocalObjectStore:
             _remove(path)
         return len(partial)
 
+    def list_uploads(self, prefix: str) -> list[PendingUpload]:
+        """Unfinished files under `prefix`, one per upload: a writer's temporary file, or the
+        parts of an upload, dated by the newest part written."""
+        folder = self._path(prefix)
+        if not folder.is_dir():
+            return []
+        newest: dict[tuple[Path, str], float] = {}
+        for path in folder.rglob(".*.partial"):
+            upload = (path.parent, path.name.split(".")[1])
+            with contextlib.suppress(FileNotFoundError):  # completed or aborted meanwhile
+                newest[upload] = max(newest.get(upload, 0.0), path.stat().st_mtime)
+        return [
+            PendingUpload(
+                str((parent / f".{upload_id}.partial").relative_to(self.root)),
+                upload_id,
+                dt.datetime.fromtimestamp(modified, dt.UTC),
+            )
+            for (parent, upload_id), modified in newest.items()
+        ]
+
     def delete(self, key: str) -> None:
         _remove(self._path(key))
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """The keys of every finished object under `prefix`, in order (a folder of parts is one
+        object; unfinished files are left out)."""
+        folder = self._path(prefix.rpartition("/")[0])
+        keys = (path.relative_to(self.root).as_posix() for path in _local_objects(folder))
+        return sorted(key for key in keys if key.startswith(prefix))
+
+    def read(self, key: str) -> Iterator[bytes]:
+        """The object's bytes, a chunk at a time; FileNotFoundError at once when it is not there."""
+        path = self._path(key)
+        if not path.exists():
+            raise FileNotFoundError(f"no object {key!r} in {self.root}")
+        return local_object_chunks(path)
 
     def presigned_url(self, key: str, file_name: str, seconds: int) -> str | None:
         return None
@@ -401,6 +469,27 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def _local_objects(folder: Path) -> Iterator[Path]:
+    """The objects in `folder` and below: files, and the folders of parts complete_upload makes.
+
+    Hidden names are unfinished: a writer's temporary file, parts not yet joined.
+    """
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() or _is_folder_of_parts(entry):
+            yield entry
+        else:
+            yield from _local_objects(entry)
+
+
+def _is_folder_of_parts(folder: Path) -> bool:
+    names = [entry.name for entry in folder.iterdir()]
+    return bool(names) and all(len(name) == 5 and name.isdigit() for name in names)
 
 
 def local_object_size(path: Path) -> int:

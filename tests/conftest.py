@@ -125,6 +125,9 @@ def stack_env(
         "JOB_LEASE_SECONDS": "3",
         "JOB_REQUEUE_AFTER_SECONDS": "5",
         "RECONCILE_INTERVAL_SECONDS": "0.5",
+        # The periodic tasks tests wait for (file expiry, idempotency-key cleanup), every second.
+        "EXPIRY_INTERVAL_SECONDS": "1",
+        "IDEMPOTENCY_CLEANUP_INTERVAL_SECONDS": "1",
         "JOB_MIN_BACKOFF_MS": "200",
         "JOB_MAX_BACKOFF_MS": "1000",
         # Shards of the smallest size S3 takes, so that a few hundred thousand rows are split.

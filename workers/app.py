@@ -10,19 +10,34 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from dramatiq.middleware import AsyncIO, Retries
 
+from core.logs import configure_logging
 from core.settings import Settings
+from core.tracing import setup_tracing
 from workers.broker import build_broker
 from workers.deliveries import make_delivery_attempt
 from workers.failures import FailExhaustedJobs
 from workers.generation import generate_job_file
-from workers.messages import DELIVER, FINALIZE_JOB, GENERATE_JOB, GENERATE_SHARD, deliveries_queue
+from workers.messages import (
+    DELIVER,
+    FINALIZE_JOB,
+    GENERATE_JOB,
+    GENERATE_SHARD,
+    RUN_PERIODIC_TASK,
+    deliveries_queue,
+    periodic_queue,
+)
+from workers.metrics import WorkerMetrics
+from workers.periodic import run_periodic_task
 from workers.resources import WorkerResourcesMiddleware, current_resources
 from workers.shards import finalize_sharded_job, generate_shard_part
+from workers.tracing import TracingMiddleware
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+settings = Settings.from_env()
+configure_logging(settings.observability)
 # httpx logs each request's whole URL at INFO, and a webhook URL's query may carry the
 # receiver's token: deliveries log the scheme and host themselves (workers/deliveries.py).
 logging.getLogger("httpx").setLevel(logging.WARNING)
+setup_tracing("tdbuddy-worker", settings.observability)
 
 
 class DaemonAsyncIO(AsyncIO):
@@ -43,12 +58,13 @@ class DaemonAsyncIO(AsyncIO):
         set_event_loop_thread(thread)
 
 
-settings = Settings.from_env()
 broker = build_broker(settings.broker)
 broker.add_middleware(DaemonAsyncIO())
+broker.add_middleware(TracingMiddleware())
 broker.add_middleware(WorkerResourcesMiddleware(settings))
 # "After" hooks run in reverse order: placed before Retries, this one sees its verdict.
 broker.add_middleware(FailExhaustedJobs(), before=Retries)
+broker.add_middleware(WorkerMetrics())
 dramatiq.set_broker(broker)
 
 
@@ -91,3 +107,17 @@ async def finalize_job(job_id: str) -> None:
 )
 async def deliver(delivery_id: str) -> None:
     await make_delivery_attempt(current_resources(), broker, uuid.UUID(delivery_id))
+
+
+# Sent by the scheduler, once per tick of each task (schedules/periodic.py). Retries cover a
+# failed run; the next tick covers one that failed for good. Backups may run for hours.
+@dramatiq.actor(
+    actor_name=RUN_PERIODIC_TASK,
+    queue_name=periodic_queue(settings.broker.queue),
+    max_retries=3,
+    min_backoff=settings.broker.min_backoff_ms,
+    max_backoff=settings.broker.max_backoff_ms,
+    time_limit=6 * 3600 * 1000,
+)
+async def periodic_task(task: str, tick: str) -> None:
+    await run_periodic_task(current_resources(), task, tick)

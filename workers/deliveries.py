@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import dramatiq
 import httpx
 
+from core.metrics import record_delivery
 from core.settings import Settings
 from storage.deliveries import Delivery, DeliveryRepository, DeliveryState, Outcome
 from storage.jobs import JobRecord
@@ -96,6 +97,7 @@ async def make_delivery_attempt(
             "delivery %s attempt %d was overtaken by a later one", delivery.id, delivery.attempts
         )
         return
+    record_delivery(delivery.channel, outcome.state)
     log.info(
         "delivery %s (%s %s to %s) attempt %d: %s%s",
         delivery.id,

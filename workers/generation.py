@@ -13,6 +13,8 @@ import asyncio
 import logging
 import uuid
 
+from core.metrics import record_job_end, record_output
+from core.tracing import tracer
 from generators.errors import SpecError
 from generators.output import file_type, iter_encoded
 from generators.sharding import plan_shards
@@ -71,14 +73,16 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
     except SpecError as exc:
         # The stored spec itself is refused: no retry can change that.
         await _abort(writer)
-        await res.jobs.fail(job.id, f"invalid spec at {exc.field}: {exc.detail}", job.attempt)
+        if await res.jobs.fail(job.id, f"invalid spec at {exc.field}: {exc.detail}", job.attempt):
+            record_job_end(job.spec, False, job.started_at)
         return
     except Exception as exc:
         log.exception("job %s attempt %d failed", job.id, job.attempt)
         await _abort(writer)
         if job.attempt >= jobs.max_attempts:
             reason = f"generation failed after {job.attempt} attempts: {describe_failure(exc)}"
-            await res.jobs.fail(job.id, reason, job.attempt)
+            if await res.jobs.fail(job.id, reason, job.attempt):
+                record_job_end(job.spec, False, job.started_at)
             return
         # Hand the job back for the retry of this message, which comes within the backoff.
         await res.jobs.release(job.id, job.attempt, res.settings.broker.max_backoff_ms / 1000)
@@ -90,6 +94,8 @@ async def generate_job_file(res: WorkerResources, job_id: uuid.UUID) -> None:
         log.warning("job %s attempt %d lost its lease at the end", job.id, job.attempt)
         await asyncio.to_thread(res.store.delete, stored.key)
         return
+    record_job_end(finished.spec, True, finished.started_at)
+    record_output(finished.rows_total, stored.size_bytes)
     log.info("job %s succeeded: %d rows, %d bytes", job.id, finished.rows_total, stored.size_bytes)
 
 
@@ -117,15 +123,22 @@ async def _stream_blocks(
 ) -> StoredObject:
     blocks = iter_encoded(spec)
     rows_done = 0
-    while True:
-        block = await asyncio.to_thread(next, blocks, None)
-        if block is None:
-            break
-        rows, data = block
-        await asyncio.to_thread(writer.write, data)
-        rows_done += rows
-        if lease_lost.is_set() or not await res.jobs.record_progress(
-            job.id, job.attempt, rows_done
-        ):
-            raise LeaseLost
-    return await asyncio.to_thread(writer.commit)
+    # Blocks are encoded and written as they come: "generate" covers both, "upload" the
+    # completion of the stored file.
+    with tracer.start_as_current_span("generate", attributes={"job.id": str(job.id)}) as span:
+        while True:
+            block = await asyncio.to_thread(next, blocks, None)
+            if block is None:
+                break
+            rows, data = block
+            await asyncio.to_thread(writer.write, data)
+            rows_done += rows
+            if lease_lost.is_set() or not await res.jobs.record_progress(
+                job.id, job.attempt, rows_done
+            ):
+                raise LeaseLost
+        span.set_attribute("rows", rows_done)
+    with tracer.start_as_current_span("upload", attributes={"job.id": str(job.id)}) as span:
+        stored = await asyncio.to_thread(writer.commit)
+        span.set_attribute("bytes", stored.size_bytes)
+    return stored

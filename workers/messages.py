@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
 import dramatiq
 
+from core.tracing import TRACEPARENT, current_traceparent
+
 GENERATE_JOB = "generate_job"
 GENERATE_SHARD = "generate_shard"
 FINALIZE_JOB = "finalize_job"
 DELIVER = "deliver"
+RUN_PERIODIC_TASK = "run_periodic_task"
 
 
 def deliveries_queue(queue: str) -> str:
@@ -19,11 +23,20 @@ def deliveries_queue(queue: str) -> str:
     return f"{queue}-deliveries"
 
 
+def periodic_queue(queue: str) -> str:
+    """The queue of periodic tasks (expiry, cleanups, statistics, backups), beside the job
+    queue `queue`: a task is not kept waiting behind a backlog of big jobs."""
+    return f"{queue}-periodic"
+
+
 def _send(
     broker: dramatiq.Broker, queue: str, actor_name: str, *args: str | int, delay_ms: int = 0
 ) -> None:
+    # The trace of the sender goes along: the worker's spans and log lines continue it.
+    traceparent = current_traceparent()
+    options = {TRACEPARENT: traceparent} if traceparent else {}
     message: dramatiq.Message[Any] = dramatiq.Message(
-        queue_name=queue, actor_name=actor_name, args=args, kwargs={}, options={}
+        queue_name=queue, actor_name=actor_name, args=args, kwargs={}, options=options
     )
     broker.enqueue(message, delay=delay_ms or None)
 
@@ -48,3 +61,10 @@ def send_delivery(
 ) -> None:
     """Queues one attempt at a delivery (on `deliveries_queue`), now or after `delay_ms`."""
     _send(broker, queue, DELIVER, str(delivery_id), delay_ms=delay_ms)
+
+
+def send_periodic_task(
+    broker: dramatiq.Broker, queue: str, task: str, tick: datetime.datetime
+) -> None:
+    """Queues one tick of a periodic task (schedules/periodic.py) on `periodic_queue`."""
+    _send(broker, queue, RUN_PERIODIC_TASK, task, tick.isoformat())

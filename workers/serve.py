@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from core.metrics_dir import prepare_metrics_dir
 from core.settings import Settings
 
 # Dramatiq's idle consumer waits up to this long (ms) before it looks at the queue again;
@@ -16,7 +17,8 @@ SHUTDOWN_GRACE_MS = 10_000
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    threads = args.threads or Settings.from_env().broker.worker_threads
+    settings = Settings.from_env()
+    threads = args.threads or settings.broker.worker_threads
     argv = [
         sys.executable,
         "-m",
@@ -30,9 +32,16 @@ def run_worker(args: argparse.Namespace) -> int:
         # default of 10 minutes would hold every deploy that long.
         "--worker-shutdown-timeout",
         str(SHUTDOWN_GRACE_MS),
+        # Each worker process logs through core/logs.py (JSON with job_id and trace_id);
+        # Dramatiq's own text format would otherwise be mixed into the same stream.
+        "--skip-logging",
     ]
     if args.queues:
         argv += ["--queues", *args.queues]
+    if settings.metrics.worker_port is not None:
+        # Every worker process writes its metrics there; one fork process serves them all.
+        prepare_metrics_dir("worker", str(settings.metrics.worker_port))
+        argv += ["--fork-function", "workers.metrics:serve_metrics"]
     os.environ.setdefault("dramatiq_worker_timeout", IDLE_POLL_MS)
     os.execv(sys.executable, argv)  # noqa: S606 - a fixed argv, no shell
     return 0  # not reached: exec replaces this process

@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 import dramatiq
 
 from core.jobs import JobState
+from core.metrics import record_job_end, record_output
+from core.tracing import tracer
 from generators.errors import SpecError
 from generators.output import file_type, iter_encoded
 from generators.sharding import ShardRange
@@ -119,14 +121,17 @@ async def _upload_shard(
         res.store.open_part, claim.object_key, claim.upload_id, claim.part_number
     )
     rows_done = size = 0
+    attributes: dict[str, str | int] = {"job.id": str(claim.job_id), "shard": claim.part_number}
     try:
-        while (block := await asyncio.to_thread(_write_next, blocks, part)) is not None:
-            rows, written = block
-            rows_done += rows
-            size += written
-            if lost.is_set() or not await repository.record_progress(claim, rows_done):
-                raise ShardLost
-        etag = await asyncio.to_thread(part.commit)
+        with tracer.start_as_current_span("generate", attributes=attributes):
+            while (block := await asyncio.to_thread(_write_next, blocks, part)) is not None:
+                rows, written = block
+                rows_done += rows
+                size += written
+                if lost.is_set() or not await repository.record_progress(claim, rows_done):
+                    raise ShardLost
+        with tracer.start_as_current_span("upload", attributes={**attributes, "bytes": size}):
+            etag = await asyncio.to_thread(part.commit)
     except BaseException:
         await asyncio.to_thread(part.abort)
         raise
@@ -146,6 +151,7 @@ def _write_next(blocks: Iterator[tuple[int, bytes]], part: PartWriter) -> tuple[
 async def _fail_job(res: WorkerResources, claim: ShardClaim, reason: str) -> None:
     """Fails the whole job and aborts its upload: a file with a part missing is no file."""
     if await res.jobs.fail(claim.job_id, reason):
+        record_job_end(claim.spec, False)
         log.error("job %s failed: %s", claim.job_id, reason)
         try:
             await asyncio.to_thread(res.store.abort_upload, claim.object_key, claim.upload_id)
@@ -177,6 +183,8 @@ async def finalize_sharded_job(res: WorkerResources, job_id: uuid.UUID) -> None:
             log.warning("job %s ended while it was finalized; deleting the file", job.id)
             await asyncio.to_thread(res.store.delete, key)
         return
+    record_job_end(finished.spec, True, finished.started_at)
+    record_output(finished.rows_total, stored.size_bytes)
     log.info(
         "job %s succeeded: %d rows in %d shards, %d bytes",
         job.id,

@@ -26,21 +26,21 @@ DELETE FROM idempotency_keys WHERE created_at <= now() - make_interval(secs => $
 
 -- name: insert_reused_job
 -- A new job (the columns of insert_job) created succeeded on the file of the same user's
--- job with the same spec and engine, when that file is live for $13 seconds more; no row when
+-- job with the same spec and engine, when that file is live for $14 seconds more; no row when
 -- there is none. reused_from names the job that generated the file, not a job reusing it;
 -- FOR SHARE keeps the source from being deleted before this commits.
 INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name,
-                  callback_url, callback_secret, notify_email, notify_language,
+                  callback_url, callback_secret, notify_email, notify_language, trace_context,
                   state, rows_done, object_key, size_bytes, sha256, started_at, finished_at,
                   expires_at, reused_from)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
        'succeeded', $6, source.object_key, source.size_bytes, source.sha256, now(), now(),
        source.expires_at, COALESCE(source.reused_from, source.id)
 FROM (
     SELECT object_key, size_bytes, sha256, expires_at, reused_from, id FROM jobs
     WHERE user_id = $2 AND fingerprint = job_fingerprint($4, $7)
       AND state = 'succeeded' AND deleted_at IS NULL AND object_key IS NOT NULL
-      AND expires_at > now() + make_interval(secs => $13)
+      AND expires_at > now() + make_interval(secs => $14)
     ORDER BY expires_at DESC
     LIMIT 1
     FOR SHARE) AS source

@@ -2,8 +2,8 @@
 -- Unsent (enqueued_at NULL): the scheduler's relay sends it once the insert commits
 -- (claim_unsent_jobs; migration 0007 announces the insert).
 INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name,
-                  callback_url, callback_secret, notify_email, notify_language)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                  callback_url, callback_secret, notify_email, notify_language, trace_context)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING *;
 
 -- name: unclaim_jobs
@@ -20,7 +20,7 @@ WHERE id IN (
     ORDER BY created_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED)
-RETURNING id;
+RETURNING id, trace_context;
 
 -- name: get_job_for_user
 SELECT * FROM jobs WHERE id = $1 AND user_id = $2;
@@ -95,7 +95,7 @@ WHERE id IN (
     ORDER BY created_at
     LIMIT $3
     FOR UPDATE SKIP LOCKED)
-RETURNING id;
+RETURNING id, trace_context;
 
 -- name: release_job
 -- A worker that hit a transient error hands the job back for the retry of its message, which
@@ -136,10 +136,11 @@ WHERE j.id = b.id
 RETURNING b.upload_id AS written_upload_id, b.object_key AS written_object_key, j.*;
 
 -- name: insert_jobs
--- Many insert_job rows in one statement and one commit: $1…$12 are arrays of its columns.
+-- Many insert_job rows in one statement and one commit: $1…$13 are arrays of its columns.
 INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, file_name,
-                  callback_url, callback_secret, notify_email, notify_language)
+                  callback_url, callback_secret, notify_email, notify_language, trace_context)
 SELECT *
 FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[],
-            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+            $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+            $13::text[])
 RETURNING *;

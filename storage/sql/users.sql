@@ -11,7 +11,7 @@ RETURNING id;
 INSERT INTO api_keys (user_id, prefix, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at;
 
 -- name: user_for_key_hash
-SELECT u.id, u.name, k.id AS key_id
+SELECT u.id, u.name, k.id AS key_id, u.is_admin
 FROM api_keys k JOIN users u ON u.id = k.user_id
 WHERE k.key_hash = $1 AND k.revoked_at IS NULL;
 
@@ -27,13 +27,17 @@ WHERE id = $1
 RETURNING id, name, email, notify_email, notify_language, created_at;
 
 -- name: list_users
-SELECT u.id, u.name, u.email, u.plan, u.created_at,
+SELECT u.id, u.name, u.email, u.plan, u.is_admin, u.created_at,
        count(k.id) FILTER (WHERE k.revoked_at IS NULL) AS live_keys
 FROM users u LEFT JOIN api_keys k ON k.user_id = u.id
 GROUP BY u.id ORDER BY u.id;
 
 -- name: user_id_by_name
 SELECT id FROM users WHERE name = $1;
+
+-- name: set_user_admin
+-- Announced to every API process at commit (migration 0012): it takes effect at once.
+UPDATE users SET is_admin = $2 WHERE name = $1 RETURNING id;
 
 -- name: list_api_keys
 SELECT id, prefix, created_at, revoked_at FROM api_keys

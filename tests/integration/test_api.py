@@ -203,7 +203,8 @@ def test_link_to_an_expired_or_deleted_file_is_410(
 
 
 def test_health_ready_and_schema(stack: Stack) -> None:
-    assert httpx.get(f"{stack.base_url}/health").json() == {"status": "ok"}
+    assert httpx.get(f"{stack.base_url}/health/live").json() == {"status": "ok"}
+    assert httpx.get(f"{stack.base_url}/health").json()["status"] == "ok"
     ready = httpx.get(f"{stack.base_url}/ready")
     assert ready.status_code == 200
     checks = ready.json()["checks"]

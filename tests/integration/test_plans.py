@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import re
 import subprocess
 import sys
 import uuid
@@ -227,6 +228,13 @@ def tdbuddy(stack_env: dict[str, str], *args: str) -> subprocess.CompletedProces
     )
 
 
+def table_row(header: str, line: str) -> dict[str, str]:
+    """One line of a command's table by column name (names may hold single spaces)."""
+    starts = [(m.group(), m.start()) for m in re.finditer(r"\S+(?: \S+)*", header)]
+    ends = [start for _, start in starts[1:]] + [len(line)]
+    return {name: line[start:end].strip() for (name, start), end in zip(starts, ends, strict=True)}
+
+
 def test_operators_make_plans_move_users_and_manage_keys(
     stack: Stack, stack_env: dict[str, str]
 ) -> None:
@@ -263,9 +271,9 @@ def test_operators_make_plans_move_users_and_manage_keys(
         assert client.get("/v1/account").status_code == 401
     with stack.client(second_key) as client:
         assert client.get("/v1/account").status_code == 200
-    users = tdbuddy(stack_env, "users", "list").stdout
-    row = next(line.split() for line in users.splitlines() if user in line)
-    assert row[2] == "pro" and row[-3] == "1"  # plan, live keys
+    header, *lines = tdbuddy(stack_env, "users", "list").stdout.splitlines()
+    user_row = next(table_row(header, line) for line in lines if user in line)
+    assert user_row["plan"] == "pro" and user_row["live keys"] == "1"
 
 
 # --- keys over the API -----------------------------------------------------------------------
