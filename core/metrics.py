@@ -7,6 +7,7 @@ the tier's live processes; a process started otherwise (tests, `tdbuddy dev`) re
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import os
@@ -70,7 +71,7 @@ DATABASE_CONNECTIONS_MAX = Gauge(
 )
 ACTIVE_USERS = Gauge(
     "active_users",
-    "Users who submitted a job in the last 24 hours.",
+    "Users who submitted a job today or yesterday (UTC).",
     multiprocess_mode="mostrecent",
 )
 JOBS_QUEUED = Gauge(
@@ -139,7 +140,9 @@ def _forget_dead_processes(directory: str) -> None:
     for path in glob.glob(os.path.join(directory, "gauge_live*_*.db")):
         pid = int(path.rsplit("_", 1)[1].removesuffix(".db"))
         if not _alive(pid):
-            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+            # Another scrape may be removing the same files at this moment.
+            with contextlib.suppress(FileNotFoundError):
+                multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
 def _alive(pid: int) -> bool:

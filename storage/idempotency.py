@@ -18,7 +18,7 @@ import asyncpg
 import msgspec
 
 from storage.jobs import JobRecord, NewJob
-from storage.plans import take_allowance
+from storage.plans import NOT_FOR_REUSED_FILES, count_refused_job, take_allowance
 from storage.queries import query
 
 # How long a key is honoured; the draft asks the server to publish its expiry policy.
@@ -98,9 +98,11 @@ class SubmissionRepository:
 
     async def _insert(self, conn: asyncpg.Connection, job: NewJob, reuse_file: bool) -> JobRecord:
         """The new job: succeeded on a live identical file when allowed and found, else queued.
-        Raises LimitReached when the owner's plan does not allow one more job."""
+        Raises LimitReached when the owner's plan does not allow one more job. A job on a
+        live file runs nothing and stores no byte more: only the row and daily limits hold it.
+        """
         (refusal,) = await take_allowance(conn, [job.allowance()])
-        if refusal is not None:
+        if refusal is not None and not (reuse_file and refusal.limit in NOT_FOR_REUSED_FILES):
             raise refusal
         row = None
         if reuse_file:
@@ -108,7 +110,11 @@ class SubmissionRepository:
                 query("insert_reused_job"), *job.values(), REUSE_MIN_REMAINING.total_seconds()
             )
         if row is None:
+            if refusal is not None:
+                raise refusal
             row = await conn.fetchrow(query("insert_job"), *job.values())
+        elif refusal is not None:
+            await count_refused_job(conn, job.user_id)  # refused, it was not counted
         return JobRecord.from_row(row)
 
     async def delete_expired_keys(self) -> int:

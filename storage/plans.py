@@ -17,6 +17,10 @@ from storage.queries import query
 
 LimitName = Literal["rows_per_job", "jobs_per_day", "running_jobs", "bytes_stored"]
 DEFAULT_PLANS = ("free", "pro", "enterprise")
+# What a job that reuses a live file is not held to: it neither runs nor stores more bytes.
+# They come after rows_per_job and jobs_per_day in take_job_allowance's order, so a job
+# refused for one of them passed those two.
+NOT_FOR_REUSED_FILES: frozenset[LimitName] = frozenset({"running_jobs", "bytes_stored"})
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,6 +80,12 @@ async def take_allowance(
             job = jobs[row["job"] - 1]
             refusals[row["job"] - 1] = LimitReached(row["refused"], row["limit_value"], job)
     return refusals
+
+
+async def count_refused_job(conn: asyncpg.Connection, user_id: int) -> None:
+    """Counts for the day a job `take_allowance` refused for a limit in NOT_FOR_REUSED_FILES
+    that was created all the same, on a live file; same transaction, so the row is locked."""
+    await conn.execute(query("count_job_today"), user_id)
 
 
 def _plan(row: asyncpg.Record) -> Plan:

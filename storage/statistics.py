@@ -95,19 +95,15 @@ async def roll_up_day(pool: asyncpg.Pool, day: dt.date) -> DayStatistics:
 async def roll_up_since_last(
     pool: asyncpg.Pool, now: dt.datetime | None = None
 ) -> list[DayStatistics]:
-    """Rolls up each day after the last rolled-up one through the last ended day (the first
-    time: from the first day a job ended); returns them, oldest first. Run it daily, at any
-    time: a day missed is caught up on the next run."""
+    """Rolls up each day from the first day a job ended through the last ended day that has
+    no roll-up made after it settled; returns them, oldest first. Run it daily, at any time:
+    a day missed, or rolled up by hand before it ended, is caught up on the next run."""
     now = now or dt.datetime.now(dt.UTC)
     last_ended = (now - SETTLE).astimezone(dt.UTC).date() - dt.timedelta(days=1)
-    last_done: dt.date | None = await pool.fetchval(query("last_rolled_up_day"))
-    if last_done is not None:
-        first = last_done + dt.timedelta(days=1)
-    else:
-        first_job_day: dt.date | None = await pool.fetchval(query("first_job_end_day"))
-        first = min(first_job_day or last_ended, last_ended)
-    days = (last_ended - first).days + 1
-    return [await roll_up_day(pool, first + dt.timedelta(days=i)) for i in range(days)]
+    first_job_day: dt.date | None = await pool.fetchval(query("first_job_end_day"))
+    first = min(first_job_day or last_ended, last_ended)
+    days = await pool.fetch(query("days_to_roll_up"), first, last_ended, SETTLE.total_seconds())
+    return [await roll_up_day(pool, row["day"]) for row in days]
 
 
 async def statistics_between(

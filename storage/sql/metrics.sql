@@ -1,6 +1,7 @@
 -- name: metrics_gauges
--- What the API's gauges show: users with a job in the last 24 h, and the jobs still queued
--- (jobs_unfinished serves the second; the first reads one day of jobs, once a refresh).
-SELECT (SELECT count(DISTINCT user_id) FROM jobs
-        WHERE created_at > now() - interval '24 hours') AS active_users,
+-- What the API's gauges show: users who submitted a job today or yesterday (UTC; from the
+-- plans' daily counters, a row per user and day, not from the jobs), and the jobs still
+-- queued (the jobs_unfinished index).
+SELECT (SELECT count(DISTINCT user_id) FROM job_counts
+        WHERE day >= (now() AT TIME ZONE 'UTC')::date - 1 AND jobs > 0) AS active_users,
        (SELECT count(*) FROM jobs WHERE state = 'queued') AS jobs_queued;

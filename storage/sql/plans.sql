@@ -1,6 +1,11 @@
 -- name: take_job_allowance
 SELECT job, refused, limit_value FROM take_job_allowance($1::bigint[], $2::bigint[]);
 
+-- name: count_job_today
+-- One more job of user $1 today, past take_job_allowance (its transaction holds the row).
+UPDATE job_counts SET jobs = jobs + 1
+WHERE user_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date;
+
 -- name: list_plans
 SELECT name, rows_per_job, jobs_per_day, running_jobs, bytes_stored, link_seconds
 FROM plans ORDER BY name;

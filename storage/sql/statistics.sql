@@ -108,8 +108,17 @@ ORDER BY day;
 -- Users with a job that ended on a rolled-up day from $1 to $2.
 SELECT count(DISTINCT user_id) FROM usage_statistics WHERE day BETWEEN $1 AND $2;
 
--- name: last_rolled_up_day
-SELECT max(day) FROM daily_statistics;
+-- name: days_to_roll_up
+-- The days from $1 to $2 without a roll-up made once the day had ended $3 seconds before:
+-- never rolled up (missed), or rolled up by hand while its jobs were still ending.
+SELECT d::date AS day
+FROM generate_series($1::date, $2::date, interval '1 day') AS d
+WHERE NOT EXISTS (
+    SELECT 1 FROM daily_statistics s
+    WHERE s.day = d::date
+      AND s.rolled_up_at
+          >= (d::date + 1)::timestamp AT TIME ZONE 'UTC' + make_interval(secs => $3))
+ORDER BY 1;
 
 -- name: first_job_end_day
 SELECT (min(finished_at) AT TIME ZONE 'UTC')::date FROM jobs WHERE finished_at IS NOT NULL;

@@ -11,6 +11,7 @@ import httpx
 
 from schedules.partitions import create_history_partitions
 from tests.integration.test_api import SMALL
+from tests.integration.test_generation import new_job
 from tests.integration.test_periodic import fetch
 from tests.services import job_when, run_sql, wait_until
 from workers.resources import WorkerResources
@@ -128,3 +129,25 @@ def test_a_jobs_life_is_recorded_from_submit_to_expiry(
     assert succeeded["size_bytes"] == done["file"]["size_bytes"]
     assert 0 < succeeded["duration_seconds"] < 60
     assert not succeeded["reused"]
+
+
+async def test_a_worker_taking_over_a_running_job_records_its_start(
+    quiet_resources: WorkerResources,
+) -> None:
+    # The first worker stopped without a word: the job stays running until another takes it
+    # over after the lease, and that claim is a start of its own, as the first one was.
+    res = quiet_resources
+    job = await new_job(res, rows=10)
+    assert await res.jobs.claim(job.id, 60, 5) is not None
+    await res.pool.execute(
+        "UPDATE jobs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", job.id
+    )
+    assert await res.jobs.claim(job.id, 60, 5) is not None
+    rows = await res.pool.fetch(
+        "SELECT event, attempt FROM job_history WHERE job_id = $1 ORDER BY at, attempt", job.id
+    )
+    assert [(row["event"], row["attempt"]) for row in rows] == [
+        ("created", 0),
+        ("started", 1),
+        ("started", 2),
+    ]

@@ -136,19 +136,43 @@ def test_stored_bytes_are_limited_until_files_expire_or_are_deleted(
 ) -> None:
     plan = plan_with(database_url, bytes_stored=1000)
     expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=2)
+    unseeded = {**SMALL, "seed": None}  # never handed an earlier job's file
     with client_on(stack, stack_env, plan) as client:
         live = {"state": "succeeded", "object_key": "jobs/x", "expires_at": expires}
         owned_job(database_url, client, size_bytes=600, **live)
         owned_job(database_url, client, size_bytes=600, **live)  # the same file, reused
-        assert client.post("/v1/jobs", json=SMALL).status_code == 202  # 600 bytes < 1000
-        owned_job(
-            database_url, client, size_bytes=400, **{**live, "object_key": "jobs/y"}
-        )  # 1000 bytes: full
-        body = _refusal(client.post("/v1/jobs", json=SMALL), 403, "bytes_stored", 1000)
-        assert dt.datetime.fromisoformat(body["resets_at"]) == expires
+        accepted = client.post("/v1/jobs", json=unseeded)
+        assert accepted.status_code == 202  # 600 bytes stored, under 1000
+        done = job_when(client, accepted.json()["url"], lambda j: j["state"] == "succeeded", 60)
+        size = done["file"]["size_bytes"]
+        assert 600 + size >= 1000  # its file (about 1 kB) fills the plan
+        body = _refusal(client.post("/v1/jobs", json=unseeded), 403, "bytes_stored", 1000)
+        first_expiry = min(expires, dt.datetime.fromisoformat(done["file"]["expires_at"]))
+        assert dt.datetime.fromisoformat(body["resets_at"]) == first_expiry
         assert "DELETE /v1/jobs/" in body["detail"]
         usage = client.get("/v1/account").json()["plan"]["bytes_stored"]
-        assert usage["limit"] == 1000 and usage["used"] == 1000
+        assert usage["limit"] == 1000 and usage["used"] == 600 + size
+        assert client.delete(done["url"]).status_code == 204
+        assert client.post("/v1/jobs", json=unseeded).status_code == 202  # room again
+
+
+def test_a_job_that_reuses_a_live_file_is_held_only_to_the_row_and_daily_limits(
+    stack: Stack, stack_env: dict[str, str], database_url: str
+) -> None:
+    # A reused file runs nothing and stores no byte more: the running and stored limits,
+    # both used up here, do not refuse it; it counts for the day like any job.
+    plan = plan_with(database_url, running_jobs=1, bytes_stored=1, jobs_per_day=5)
+    seeded = {**SMALL, "seed": 7}
+    with client_on(stack, stack_env, plan) as client:
+        first = client.post("/v1/jobs", json=seeded).json()
+        job_when(client, first["url"], lambda j: j["state"] == "succeeded", 60)
+        owned_job(database_url, client, state="running")
+        _refusal(client.post("/v1/jobs", json={**seeded, "seed": 8}), 429, "running_jobs", 1)
+        again = client.post("/v1/jobs", json=seeded)
+        assert again.status_code == 202, again.text
+        assert again.json()["state"] == "succeeded"
+        assert again.json()["reused_from"] == first["id"]
+        assert client.get("/v1/account").json()["plan"]["jobs_per_day"]["used"] == 2
 
 
 def test_a_plans_link_lifetime_sets_when_the_file_expires(

@@ -298,6 +298,41 @@ async def test_rolling_up_since_last_catches_up_on_ended_days_only(
         await drop_database(database_url)
 
 
+async def test_days_rolled_up_by_hand_out_of_turn_or_too_early_are_caught_up(
+    stack_env: dict[str, str],
+) -> None:
+    database_url = await create_database("tdbuddy_stats_by_hand")
+    pool = await create_pool(
+        Settings.from_env({**stack_env, "DATABASE_URL": database_url}).database
+    )
+    try:
+        user_id = await pool.fetchval("INSERT INTO users (name) VALUES ('eve') RETURNING id")
+        today = dt.datetime.now(UTC).date()
+        first = today - dt.timedelta(days=2)
+        await asyncio.to_thread(
+            ended_job, database_url, user_id, state="succeeded", format="csv",
+            fields=spec("email"), rows=1, size=1, finished=at(first, 8), seconds=1,
+        )  # fmt: skip
+        # An operator rolls up today by hand, before it has ended; a job ends after that.
+        assert (await roll_up_day(pool, today)).jobs_total == 0
+        await asyncio.to_thread(
+            ended_job, database_url, user_id, state="failed", format="csv",
+            fields=spec("email"), rows=1, size=None,
+            finished=dt.datetime.combine(today, dt.time(), UTC), seconds=1,
+        )  # fmt: skip
+        # The nightly run after today ends: the two days before the hand-made roll-up, and
+        # today again, now that it has ended.
+        done = await roll_up_since_last(pool, now=at(today + dt.timedelta(days=1), 0, 900))
+        assert [(d.day, d.jobs_total) for d in done] == [
+            (first, 1),
+            (first + dt.timedelta(days=1), 0),
+            (today, 1),
+        ]
+    finally:
+        await pool.close()
+        await drop_database(database_url)
+
+
 def test_admins_read_the_days_and_their_totals(world: World, admin_api: Stack) -> None:
     for day in (DAY_1, DAY_2):
         printed = tdbuddy(world.env, "stats", "roll-up", "--day", day.isoformat())
