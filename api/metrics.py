@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from litestar import Litestar, Response, get
 from litestar.enums import ScopeType
@@ -63,10 +64,15 @@ def request_timing(app: ASGIApp) -> ASGIApp:
             status = getattr(exc, "status_code", 500)
             raise
         finally:
-            HTTP_REQUEST_DURATION.labels(
-                scope["method"], scope.get("path_template", "unknown"), str(status)
-            ).observe(time.perf_counter() - started)
+            labels = (scope["method"], scope.get("path_template", "unknown"), status)
+            child = children.get(labels)
+            if child is None:  # labels() checks and locks: once per label set, not per request
+                child = children[labels] = HTTP_REQUEST_DURATION.labels(
+                    labels[0], labels[1], str(status)
+                )
+            child.observe(time.perf_counter() - started)
 
+    children: dict[tuple[str, str, int], Any] = {}
     return timed
 
 
