@@ -32,27 +32,6 @@ class FieldTypeCount(msgspec.Struct, frozen=True):
     fields: int  # of the type, in all those jobs' tables
 
 
-class DayStatistics(msgspec.Struct, frozen=True, kw_only=True):
-    """One UTC day of the whole service. Succeeded jobs include those that reused an earlier
-    job's file (`jobs_reused`), which generated nothing: their rows, bytes and durations are
-    not counted."""
-
-    day: dt.date
-    jobs_total: int
-    jobs_succeeded: int
-    jobs_failed: int
-    jobs_cancelled: int
-    jobs_reused: int
-    unique_users: int
-    rows_generated: int
-    bytes_generated: int
-    by_format: dict[str, FormatCount]
-    by_field_type: dict[str, FieldTypeCount]
-    # From start to end of the jobs that generated a file (interpolated); null without one.
-    duration_p50_seconds: float | None
-    duration_p95_seconds: float | None
-
-
 class StatisticsTotals(msgspec.Struct, frozen=True, kw_only=True):
     """Several days together: sums, and the users with a job on any of them."""
 
@@ -66,6 +45,17 @@ class StatisticsTotals(msgspec.Struct, frozen=True, kw_only=True):
     bytes_generated: int
     by_format: dict[str, FormatCount]
     by_field_type: dict[str, FieldTypeCount]
+
+
+class DayStatistics(StatisticsTotals, frozen=True, kw_only=True):
+    """One UTC day of the whole service. Succeeded jobs include those that reused an earlier
+    job's file (`jobs_reused`), which generated nothing: their rows, bytes and durations are
+    not counted."""
+
+    day: dt.date
+    # From start to end of the jobs that generated a file (interpolated); null without one.
+    duration_p50_seconds: float | None
+    duration_p95_seconds: float | None
 
 
 _SUMMED = (
