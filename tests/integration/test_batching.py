@@ -28,13 +28,18 @@ def new_job(user_id: int) -> NewJob:
     )
 
 
+async def unlimited_user(res: WorkerResources) -> int:
+    """A new user whose plan limits none of these tests' submits."""
+    return await AccountRepository(res.pool).create_user(
+        f"batch-{uuid.uuid4().hex[:6]}", plan="enterprise"
+    )
+
+
 async def test_concurrent_submissions_each_get_their_own_committed_job(
     quiet_resources: WorkerResources,
 ) -> None:
     res = quiet_resources
-    user_id = await AccountRepository(res.pool).create_user(
-        f"batch-{uuid.uuid4().hex[:6]}", plan="enterprise"
-    )
+    user_id = await unlimited_user(res)
     inserter = job_inserter(res.jobs)
     wanted = [new_job(user_id) for _ in range(60)]
     try:
@@ -52,9 +57,7 @@ async def test_a_bad_row_fails_only_its_own_submission(
     quiet_resources: WorkerResources,
 ) -> None:
     res = quiet_resources
-    user_id = await AccountRepository(res.pool).create_user(
-        f"batch-{uuid.uuid4().hex[:6]}", plan="enterprise"
-    )
+    user_id = await unlimited_user(res)
     inserter = job_inserter(res.jobs)
     good = [new_job(user_id) for _ in range(5)]
     bad = new_job(user_id=-1)  # no such user

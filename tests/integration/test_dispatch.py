@@ -9,12 +9,19 @@ import uuid
 import dramatiq
 from dramatiq.broker import MessageProxy
 
+from core.settings import Settings
 from schedules.dispatch import RESEND_AFTER_SECONDS, dispatch_due
 from storage.deliveries import DeliveryRepository
 from tests.integration.test_generation import new_job
 from workers.broker import build_broker
 from workers.messages import deliveries_queue
 from workers.resources import WorkerResources
+
+
+def on_queue_of_its_own(settings: Settings, name: str) -> Settings:
+    """The settings with a fresh broker queue, which no worker or scheduler of the session reads."""
+    queue = f"{name}-{uuid.uuid4().hex[:8]}"
+    return dataclasses.replace(settings, broker=dataclasses.replace(settings.broker, queue=queue))
 
 
 def next_message(broker: dramatiq.Broker, queue: str) -> MessageProxy | None:
@@ -34,10 +41,8 @@ async def test_due_deliveries_are_sent_once_and_again_when_their_message_is_lost
 ) -> None:
     # A database of its own, a queue of its own: no scheduler or worker but this test's.
     res = quiet_resources
-    queue = f"dispatch-{uuid.uuid4().hex[:8]}"
-    settings = dataclasses.replace(
-        res.settings, broker=dataclasses.replace(res.settings.broker, queue=queue)
-    )
+    settings = on_queue_of_its_own(res.settings, "dispatch")
+    queue = settings.broker.queue
     broker = build_broker(settings.broker)
     deliveries = DeliveryRepository(res.pool)
     job = await new_job(

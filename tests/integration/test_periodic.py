@@ -17,7 +17,7 @@ import pytest
 
 from schedules.periodic import DailyAt, Every, send_periodic_tasks, send_tick
 from storage.ticks import TickRepository
-from tests.integration.test_dispatch import next_message
+from tests.integration.test_dispatch import next_message, on_queue_of_its_own
 from tests.integration.test_generation import new_job
 from tests.services import Process, Stack, create_database, drop_database, run_sql, wait_until
 from workers.broker import build_broker
@@ -180,7 +180,7 @@ async def test_a_tick_is_sent_once_and_runs_once_however_often_its_message_comes
     quiet_resources: WorkerResources,
 ) -> None:
     res = quiet_resources
-    queue = f"periodic-{uuid.uuid4().hex[:8]}"
+    queue = on_queue_of_its_own(res.settings, "periodic").broker.queue
     broker = build_broker(dataclasses.replace(res.settings.broker, queue=queue))
     ticks = TickRepository(res.pool)
     tick = Every(60).latest(dt.datetime.now(dt.UTC))
@@ -211,10 +211,8 @@ async def test_a_tick_claimed_by_a_scheduler_that_died_before_sending_is_sent_la
     quiet_resources: WorkerResources,
 ) -> None:
     res = quiet_resources
-    queue = f"periodic-{uuid.uuid4().hex[:8]}"
-    settings = dataclasses.replace(
-        res.settings, broker=dataclasses.replace(res.settings.broker, queue=queue)
-    )
+    settings = on_queue_of_its_own(res.settings, "periodic")
+    queue = settings.broker.queue
     broker = build_broker(settings.broker)
     ticks = TickRepository(res.pool)
     # Claimed long ago, never sent: its scheduler died in between.
