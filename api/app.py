@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.account import get_account, update_account
 from api.admin import AdminController
+from api.assistant import SchemaAssistant
 from api.auth import provide_caller
 from api.cancel import cancel_job
 from api.deletion import delete_job
@@ -29,6 +30,7 @@ from api.openapi import add_error_responses, add_links, add_spec_schemas
 from api.ratelimit import RateLimits
 from api.security import cors_config, security_headers
 from api.state import AppState
+from api.suggest import suggest_spec
 from api.tracing import traced_requests
 from api.webhooks import WebhookController
 from core.logs import configure_logging
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         inserter = job_inserter(jobs)
         accounts = AccountRepository(pool)
         callers = CachedCallers(accounts, pool)
+        assistant = SchemaAssistant(settings.assistant) if settings.assistant.api_key else None
         try:
             app.state.resources = AppState(
                 settings=settings,
@@ -71,10 +74,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 store=object_store(settings.storage),
                 broker=broker,
                 inserter=inserter,
+                assistant=assistant,
             )
             yield
         finally:
             await inserter.close()
+            if assistant is not None:
+                await assistant.close()
             await callers.close()
             await pool.close()
 
@@ -98,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             update_account,
             KeyController,
             AdminController,
+            suggest_spec,
         ],
         lifespan=[resources, field_type_examples, rate_limits.connected, refreshing_gauges],
         dependencies={"caller": Provide(provide_caller)},

@@ -95,6 +95,8 @@ class JsonBodyRequest(Request[Any, Any, Any]):
 
 
 _PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+# msgspec names the field itself only in the reason: "Object missing required field `x`".
+_NAMED_FIELD = re.compile(r"^Object (?:missing required|contains unknown) field `(?P<name>[^`]+)`$")
 # Litestar's words for a required parameter left out (it gives no structured detail then).
 _MISSING_PARAMETER = re.compile(
     r"^Missing required (?P<source>query|header|cookie) parameter '(?P<name>[^']+)'"
@@ -137,7 +139,10 @@ def _on_validation_error(
         )
     match = _PATH.match(message)
     reason = match.group("reason") if match else message
-    field = _field_path(match.group("path") if match else None) or first.get("key")
+    field = _field_path(match.group("path") if match else None)
+    if named := _NAMED_FIELD.match(reason):
+        field = f"{field}.{named.group('name')}" if field else named.group("name")
+    field = field or first.get("key")
     if first.get("source") == "body" and message == repr(first.get("key")):
         return error_response(400, "invalid_request", "a JSON body is required", "body")
     if first.get("source") in ("query", "path", "header"):

@@ -107,7 +107,7 @@ async def _probe_components(state: AppState) -> Health:
         await asyncio.to_thread(state.store.check)
 
     redis_url = _redis_url(settings)
-    claude = settings.observability
+    claude = settings.assistant
     names = ("database", "redis", "storage", "claude")
     probes = (
         _component("database", database),
@@ -116,7 +116,7 @@ async def _probe_components(state: AppState) -> Health:
         _component(
             "claude",
             (lambda: _ping_claude(settings))
-            if claude.anthropic_api_key or claude.anthropic_base_url
+            if claude.api_key or claude.base_url
             else None,
         ),
     )
@@ -152,11 +152,11 @@ async def _ping_redis(url: str) -> None:
 
 async def _ping_claude(settings: Settings) -> None:
     """Lists the models: no tokens spent, and it proves the key and the network path."""
-    claude = settings.observability
-    base = (claude.anthropic_base_url or ANTHROPIC_URL).rstrip("/")
+    claude = settings.assistant
+    base = (claude.base_url or ANTHROPIC_URL).rstrip("/")
     headers = {"anthropic-version": ANTHROPIC_VERSION}
-    if claude.anthropic_api_key:
-        headers["x-api-key"] = claude.anthropic_api_key
+    if claude.api_key:
+        headers["x-api-key"] = claude.api_key
     async with httpx.AsyncClient(timeout=PROBE_SECONDS) as client:
         response = await client.get(f"{base}/v1/models", headers=headers)
     response.raise_for_status()

@@ -40,12 +40,21 @@ class PlanView(msgspec.Struct):
     running_jobs: Usage
     bytes_stored: Usage
     link_seconds: Usage
+    # Claude's tokens spent by the schema assistant (POST /v1/specs/suggest) this month.
+    assistant_tokens_per_month: Usage
 
 
 def next_utc_midnight(now: dt.datetime) -> dt.datetime:
     """When a daily count starts again."""
     today = now.astimezone(dt.UTC).date()
     return dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC)
+
+
+def next_utc_month(now: dt.datetime) -> dt.datetime:
+    """When a monthly count starts again: the first of next month, 00:00 UTC."""
+    today = now.astimezone(dt.UTC).date()
+    first = dt.date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    return dt.datetime.combine(first, dt.time(), dt.UTC)
 
 
 def plan_view(usage: PlanUsage, now: dt.datetime) -> PlanView:
@@ -57,6 +66,9 @@ def plan_view(usage: PlanUsage, now: dt.datetime) -> PlanView:
         running_jobs=Usage(plan.running_jobs, usage.jobs_running),
         bytes_stored=Usage(plan.bytes_stored, usage.bytes_used, usage.next_file_expiry),
         link_seconds=Usage(plan.link_seconds),
+        assistant_tokens_per_month=Usage(
+            plan.assistant_tokens_per_month, usage.assistant_tokens_used, next_utc_month(now)
+        ),
     )
 
 

@@ -9,6 +9,7 @@ import asyncpg
 import dramatiq
 from litestar import Request
 
+from api.assistant import SchemaAssistant
 from api.batching import Batcher
 from core.settings import Settings
 from storage.accounts import AccountRepository, CachedCallers
@@ -26,6 +27,8 @@ class AppState:
     store: ObjectStore
     broker: dramatiq.Broker
     inserter: Batcher[NewJob, JobRecord]
+    # None without ANTHROPIC_API_KEY: POST /v1/specs/suggest answers 503.
+    assistant: SchemaAssistant | None = None
 
     @staticmethod
     def of(request: Request[Any, Any, Any]) -> AppState:

@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("running_jobs", "jobs queued or running at once"),
         ("bytes_stored", "bytes of live files"),
         ("link_seconds", "how long a file and its links live (at most LINK_TTL_SECONDS)"),
+        ("assistant_tokens_per_month", "Claude's tokens for the schema assistant per month"),
     ):
         plan_set.add_argument(
             f"--{limit.replace('_', '-')}", dest=limit, metavar="N|none", help=meaning

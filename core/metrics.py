@@ -53,6 +53,17 @@ MESSAGE_DURATION = Histogram(
     ["actor", "outcome"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600),
 )
+ASSISTANT_REQUESTS = Counter(
+    "tdbuddy_assistant_requests",
+    "Schema assistant requests (POST /v1/specs/suggest) by outcome: suggested, invalid, "
+    "unavailable, over_cap or not_configured.",
+    ["outcome"],
+)
+ASSISTANT_TOKENS = Counter(
+    "tdbuddy_assistant_tokens",
+    "Claude's tokens spent by the schema assistant, by kind (input or output).",
+    ["kind"],
+)
 DELIVERY_ATTEMPTS = Counter(
     "tdbuddy_delivery_attempts",
     "Webhook and email delivery attempts, by channel and outcome (delivered, retrying, failed).",

@@ -176,9 +176,6 @@ class ObservabilitySettings:
     # "otlp" when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_*), "console" in `tdbuddy dev`;
     # None: no spans are made, and a request pays nothing for tracing.
     traces_exporter: str | None = None
-    # The Anthropic API, probed by /health once configured.
-    anthropic_api_key: str | None = field(default=None, repr=False)
-    anthropic_base_url: str | None = None
     # /health answers from its last probes for this long: load balancers poll it.
     health_cache_seconds: float = 2.0
 
@@ -194,8 +191,6 @@ class ObservabilitySettings:
             log_level=level,
             log_format=log_format,
             traces_exporter=_traces_exporter(env),
-            anthropic_api_key=_str(env, "ANTHROPIC_API_KEY"),
-            anthropic_base_url=_str(env, "ANTHROPIC_BASE_URL"),
             health_cache_seconds=_float(env, "HEALTH_CACHE_SECONDS", 2.0),
         )
 
@@ -215,6 +210,40 @@ def _traces_exporter(env: Mapping[str, str]) -> str | None:
         "OTEL_EXPORTER_OTLP_ENDPOINT"
     )
     return "otlp" if endpoint else None
+
+
+@dataclass(frozen=True)
+class AssistantSettings:
+    """Claude, which turns a plain-language request into a dataset spec (POST /v1/specs/suggest).
+
+    Without an API key the assistant is off: that endpoint answers 503 and nothing else
+    changes. /health probes the API once a key or a base URL is set."""
+
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None  # None: the SDK's own (https://api.anthropic.com)
+    model: str = "claude-sonnet-5-5"
+    # One call, connection included; the SDK's retries (overload, rate limits, 5xx) come on top.
+    timeout_seconds: float = 60.0
+    max_retries: int = 2
+    max_tokens: int = 4096
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AssistantSettings:
+        settings = cls(
+            api_key=_str(env, "ANTHROPIC_API_KEY"),
+            base_url=_str(env, "ANTHROPIC_BASE_URL"),
+            model=env.get("ASSISTANT_MODEL") or cls.model,
+            timeout_seconds=_float(env, "ASSISTANT_TIMEOUT_SECONDS", cls.timeout_seconds),
+            max_retries=_int(env, "ASSISTANT_MAX_RETRIES", cls.max_retries),
+            max_tokens=_int(env, "ASSISTANT_MAX_TOKENS", cls.max_tokens),
+        )
+        if settings.timeout_seconds <= 0:
+            raise SettingsError("ASSISTANT_TIMEOUT_SECONDS must be more than 0")
+        if not 0 <= settings.max_retries <= 10:
+            raise SettingsError("ASSISTANT_MAX_RETRIES must be between 0 and 10")
+        if not 256 <= settings.max_tokens <= 64000:
+            raise SettingsError("ASSISTANT_MAX_TOKENS must be between 256 and 64000")
+        return settings
 
 
 @dataclass(frozen=True)
@@ -330,6 +359,7 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
     edge: EdgeSettings = field(default_factory=EdgeSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
+    assistant: AssistantSettings = field(default_factory=AssistantSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     periodic: PeriodicSettings = field(default_factory=PeriodicSettings)
     backups: BackupSettings = field(default_factory=BackupSettings)
@@ -405,6 +435,7 @@ class Settings:
                 redis_url=_str(env, "RATE_LIMIT_REDIS_URL") or _str(env, "REDIS_URL"),
             ),
             observability=ObservabilitySettings.from_env(env),
+            assistant=AssistantSettings.from_env(env),
             metrics=MetricsSettings.from_env(env),
             periodic=PeriodicSettings.from_env(env),
             backups=BackupSettings.from_env(env),

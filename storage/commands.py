@@ -18,7 +18,14 @@ from storage.plans import Plan, PlanRepository
 from storage.statistics import DayStatistics, roll_up_day, roll_up_since_last
 
 T = TypeVar("T")
-LIMITS = ("rows_per_job", "jobs_per_day", "running_jobs", "bytes_stored", "link_seconds")
+LIMITS = (
+    "rows_per_job",
+    "jobs_per_day",
+    "running_jobs",
+    "bytes_stored",
+    "link_seconds",
+    "assistant_tokens_per_month",
+)
 
 
 async def apply_migrations(database_url: str) -> list[int]:
@@ -222,5 +229,7 @@ def _day_line(day: DayStatistics) -> str:
     return (
         f"{day.day}: {day.jobs_total} jobs ({day.jobs_succeeded} succeeded, {day.jobs_failed}"
         f" failed, {day.jobs_cancelled} cancelled) of {day.unique_users} users,"
-        f" {day.rows_generated:,} rows, {day.bytes_generated:,} bytes{durations}"
+        f" {day.rows_generated:,} rows, {day.bytes_generated:,} bytes{durations};"
+        f" assistant: {day.assistant_requests} requests,"
+        f" {day.assistant_input_tokens + day.assistant_output_tokens:,} tokens"
     )

@@ -15,7 +15,9 @@ import msgspec
 
 from storage.queries import query
 
-LimitName = Literal["rows_per_job", "jobs_per_day", "running_jobs", "bytes_stored"]
+LimitName = Literal[
+    "rows_per_job", "jobs_per_day", "running_jobs", "bytes_stored", "assistant_tokens_per_month"
+]
 DEFAULT_PLANS = ("free", "pro", "enterprise")
 # What a job that reuses a live file is not held to: it neither runs nor stores more bytes.
 # They come after rows_per_job and jobs_per_day in take_job_allowance's order, so a job
@@ -32,6 +34,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     running_jobs: int | None
     bytes_stored: int | None
     link_seconds: int | None
+    # Claude's tokens (input and output) per calendar month (UTC), for the schema assistant.
+    assistant_tokens_per_month: int | None = None
 
 
 class PlanUsage(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,6 +46,7 @@ class PlanUsage(msgspec.Struct, frozen=True, kw_only=True):
     jobs_running: int
     bytes_used: int
     next_file_expiry: dt.datetime | None  # when stored bytes next go down by themselves
+    assistant_tokens_used: int = 0  # this calendar month (UTC)
 
 
 class LimitReached(Exception):
@@ -96,6 +101,7 @@ def _plan(row: asyncpg.Record) -> Plan:
         running_jobs=row["running_jobs"],
         bytes_stored=row["bytes_stored"],
         link_seconds=row["link_seconds"],
+        assistant_tokens_per_month=row["assistant_tokens_per_month"],
     )
 
 
@@ -116,6 +122,7 @@ class PlanRepository:
             plan.running_jobs,
             plan.bytes_stored,
             plan.link_seconds,
+            plan.assistant_tokens_per_month,
         )
         return _plan(row)
 
@@ -132,4 +139,5 @@ class PlanRepository:
             jobs_running=row["jobs_running"],
             bytes_used=row["bytes_used"],
             next_file_expiry=row["next_file_expiry"],
+            assistant_tokens_used=row["assistant_tokens_used"],
         )

@@ -45,6 +45,10 @@ class StatisticsTotals(msgspec.Struct, frozen=True, kw_only=True):
     bytes_generated: int
     by_format: dict[str, FormatCount]
     by_field_type: dict[str, FieldTypeCount]
+    # The schema assistant: requests to Claude, and the tokens they spent.
+    assistant_requests: int
+    assistant_input_tokens: int
+    assistant_output_tokens: int
 
 
 class DayStatistics(StatisticsTotals, frozen=True, kw_only=True):
@@ -66,6 +70,9 @@ _SUMMED = (
     "jobs_reused",
     "rows_generated",
     "bytes_generated",
+    "assistant_requests",
+    "assistant_input_tokens",
+    "assistant_output_tokens",
 )
 
 
@@ -79,7 +86,8 @@ async def roll_up_day(pool: asyncpg.Pool, day: dt.date) -> DayStatistics:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(query("lock_statistics_day"), day)
         await conn.execute(query("clear_statistics_day"), day)
-        return _day(await conn.fetchrow(query("roll_up_statistics_day"), day))
+        await conn.execute(query("roll_up_statistics_day"), day)
+        return _day(await conn.fetchrow(query("roll_up_assistant_day"), day))
 
 
 async def roll_up_since_last(

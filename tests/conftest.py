@@ -16,6 +16,8 @@ from core.settings import Settings
 from storage.database import create_pool
 from storage.jobs import JobRepository
 from storage.objects import object_store
+from tests.fake_anthropic import FakeAnthropic
+from tests.fake_anthropic import fake_anthropic as serve_fake_anthropic
 from tests.receivers import MailSink, WebhookReceiver, mail_sink, webhook_receiver
 from tests.services import (
     LINK_KEY,
@@ -98,12 +100,21 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture(scope="session")
+def fake_anthropic() -> Iterator[FakeAnthropic]:
+    """Anthropic's API as the stack's schema assistant sees it: a local server (the real one
+    cannot be reached from here) that the real `anthropic` client talks to."""
+    with serve_fake_anthropic() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def stack_env(
     database_url: str,
     redis_url: str,
     s3_endpoint: str,
     s3_bucket: str,
     mail: MailSink,
+    fake_anthropic: FakeAnthropic,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
     """The environment of the product's processes: real services, short timings for recovery."""
@@ -145,6 +156,8 @@ def stack_env(
         # the limits on for stacks of their own.
         "RATE_LIMIT_PER_KEY_PER_MINUTE": "0",
         "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0",
+        "ANTHROPIC_API_KEY": "sk-ant-test-key",
+        "ANTHROPIC_BASE_URL": fake_anthropic.url,
     }
 
 

@@ -7,22 +7,28 @@ UPDATE job_counts SET jobs = jobs + 1
 WHERE user_id = $1 AND day = (now() AT TIME ZONE 'UTC')::date;
 
 -- name: list_plans
-SELECT name, rows_per_job, jobs_per_day, running_jobs, bytes_stored, link_seconds
+SELECT name, rows_per_job, jobs_per_day, running_jobs, bytes_stored, link_seconds,
+       assistant_tokens_per_month
 FROM plans ORDER BY name;
 
 -- name: set_plan
 -- A new plan, or new limits for one; a NULL limit means no limit.
-INSERT INTO plans (name, rows_per_job, jobs_per_day, running_jobs, bytes_stored, link_seconds)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO plans (name, rows_per_job, jobs_per_day, running_jobs, bytes_stored, link_seconds,
+                   assistant_tokens_per_month)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (name) DO UPDATE
 SET rows_per_job = EXCLUDED.rows_per_job, jobs_per_day = EXCLUDED.jobs_per_day,
     running_jobs = EXCLUDED.running_jobs, bytes_stored = EXCLUDED.bytes_stored,
-    link_seconds = EXCLUDED.link_seconds
-RETURNING name, rows_per_job, jobs_per_day, running_jobs, bytes_stored, link_seconds;
+    link_seconds = EXCLUDED.link_seconds,
+    assistant_tokens_per_month = EXCLUDED.assistant_tokens_per_month
+RETURNING name, rows_per_job, jobs_per_day, running_jobs, bytes_stored, link_seconds,
+          assistant_tokens_per_month;
 
 -- name: plan_usage
 -- A user's plan and what they use of it now.
 SELECT p.name, p.rows_per_job, p.jobs_per_day, p.running_jobs, p.bytes_stored, p.link_seconds,
+       p.assistant_tokens_per_month,
+       assistant_tokens_this_month(u.id) AS assistant_tokens_used,
        COALESCE((SELECT c.jobs FROM job_counts c
                  WHERE c.user_id = u.id AND c.day = (now() AT TIME ZONE 'UTC')::date), 0)
            AS jobs_today,

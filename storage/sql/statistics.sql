@@ -92,21 +92,47 @@ FROM counts c
 LEFT JOIN format_maps m ON m.whole
 CROSS JOIN field_types t
 WHERE c.whole
+RETURNING day;
+
+-- name: roll_up_assistant_day
+-- Adds day $1's use of the schema assistant to its rows of usage_statistics (a user who only
+-- asked Claude gets a row without jobs) and daily_statistics, after roll_up_statistics_day
+-- in the same transaction; returns the daily_statistics row.
+WITH day_usage AS (
+    SELECT user_id, requests, input_tokens, output_tokens FROM assistant_usage WHERE day = $1
+),
+per_user AS (
+    INSERT INTO usage_statistics AS u (day, user_id, assistant_requests, assistant_input_tokens,
+                                       assistant_output_tokens)
+    SELECT $1, user_id, requests, input_tokens, output_tokens FROM day_usage
+    ON CONFLICT (day, user_id) DO UPDATE
+    SET assistant_requests = EXCLUDED.assistant_requests,
+        assistant_input_tokens = EXCLUDED.assistant_input_tokens,
+        assistant_output_tokens = EXCLUDED.assistant_output_tokens
+)
+UPDATE daily_statistics
+SET assistant_requests = (SELECT COALESCE(sum(requests), 0) FROM day_usage),
+    assistant_input_tokens = (SELECT COALESCE(sum(input_tokens), 0) FROM day_usage),
+    assistant_output_tokens = (SELECT COALESCE(sum(output_tokens), 0) FROM day_usage)
+WHERE day = $1
 RETURNING day, jobs_total, jobs_succeeded, jobs_failed, jobs_cancelled, jobs_reused,
           unique_users, rows_generated, bytes_generated, by_format, by_field_type,
-          duration_p50_seconds, duration_p95_seconds;
+          duration_p50_seconds, duration_p95_seconds, assistant_requests,
+          assistant_input_tokens, assistant_output_tokens;
 
 -- name: daily_statistics_between
 SELECT day, jobs_total, jobs_succeeded, jobs_failed, jobs_cancelled, jobs_reused,
        unique_users, rows_generated, bytes_generated, by_format, by_field_type,
-       duration_p50_seconds, duration_p95_seconds
+       duration_p50_seconds, duration_p95_seconds, assistant_requests,
+       assistant_input_tokens, assistant_output_tokens
 FROM daily_statistics
 WHERE day BETWEEN $1 AND $2
 ORDER BY day;
 
 -- name: unique_users_between
 -- Users with a job that ended on a rolled-up day from $1 to $2.
-SELECT count(DISTINCT user_id) FROM usage_statistics WHERE day BETWEEN $1 AND $2;
+SELECT count(DISTINCT user_id) FROM usage_statistics
+WHERE day BETWEEN $1 AND $2 AND jobs_total > 0;
 
 -- name: days_to_roll_up
 -- The days from $1 to $2 without a roll-up made once the day had ended $3 seconds before:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tests.fake_anthropic import fake_anthropic
 from tests.integration.test_end_to_end import USERS
 from tests.services import (
     Stack,
@@ -224,37 +225,11 @@ def test_health_reports_each_component_with_its_latency(traced_stack: Stack) -> 
     for name in ("database", "redis", "storage"):
         assert checks[name]["status"] == "up", checks
         assert checks[name]["latency_ms"] >= 0
-    # No Anthropic API is configured in this product yet.
-    assert checks["claude"] == {"status": "not_configured", "latency_ms": None, "detail": None}
+    # The stack's schema assistant talks to the tests' Anthropic server.
+    assert checks["claude"]["status"] == "up", checks
+    assert checks["claude"]["latency_ms"] >= 0
     live = httpx.get(f"{traced_stack.base_url}/health/live", timeout=10)
     assert live.status_code == 200 and live.json() == {"status": "ok"}
-
-
-@contextmanager
-def fake_anthropic() -> Iterator[tuple[str, queue.Queue[dict[str, str]]]]:
-    """An HTTP server answering GET /v1/models as the Anthropic API does; records headers."""
-    seen: queue.Queue[dict[str, str]] = queue.Queue()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.put(dict(self.headers))
-            body = b'{"data": [], "has_more": false}' if self.path == "/v1/models" else b"{}"
-            self.send_response(200 if self.path == "/v1/models" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_down_component_is_reported_down_without_an_error_status(
@@ -262,12 +237,12 @@ def test_a_down_component_is_reported_down_without_an_error_status(
 ) -> None:
     closed = f"redis://127.0.0.1:{free_port()}/0"
     with (
-        fake_anthropic() as (anthropic_url, seen),
+        fake_anthropic() as claude,
         api_of_its_own(
             stack_env,
             tmp_path_factory.mktemp("down-logs"),
             REDIS_URL=closed,
-            ANTHROPIC_BASE_URL=anthropic_url,
+            ANTHROPIC_BASE_URL=claude.url,
             ANTHROPIC_API_KEY="sk-ant-test-key",
             HEALTH_CACHE_SECONDS="60",
         ) as api,
@@ -283,10 +258,10 @@ def test_a_down_component_is_reported_down_without_an_error_status(
         assert checks["database"]["status"] == "up"
         assert checks["storage"]["status"] == "up"
         assert checks["claude"]["status"] == "up"
-        assert seen.get(timeout=5)["x-api-key"] == "sk-ant-test-key"
+        assert claude.requests.get(timeout=5).headers["x-api-key"] == "sk-ant-test-key"
         # Polled again within HEALTH_CACHE_SECONDS: the same answer, and no new probe.
         assert httpx.get(f"{api.base_url}/health", timeout=10).json() == health
-        assert seen.empty()
+        assert claude.requests.empty()
         # The key reaches Anthropic only: neither the answer nor the log shows it.
         assert "sk-ant-test-key" not in answer.text
         assert "sk-ant-test-key" not in api.processes[0].log_text()

@@ -103,7 +103,7 @@ def world(stack_env: dict[str, str]) -> Iterator[World]:
     database_url = asyncio.run(create_database("tdbuddy_stats"))
     env = {**stack_env, "DATABASE_URL": database_url}
     try:
-        keys = {name: new_api_key(env, name) for name in ("ann", "ben", "cat")}
+        keys = {name: new_api_key(env, name) for name in ("ann", "ben", "cat", "dee")}
         ids = asyncio.run(_user_ids(database_url))
         url = database_url
         ann, ben, cat = ids["ann"], ids["ben"], ids["cat"]
@@ -129,6 +129,18 @@ def world(stack_env: dict[str, str]) -> Iterator[World]:
                   size=50, finished=at(DAY_2, 0), seconds=4)  # fmt: skip
         ended_job(url, ann, state="succeeded", format="csv", fields=spec("full_name"), rows=20,
                   size=60, finished=at(DAY_2, 9), seconds=6)  # fmt: skip
+        # The schema assistant: ann on both days, dee (who ran no job) on DAY_1.
+        for user, day, requests, tokens_in, tokens_out in (
+            (ann, DAY_1, 2, 1000, 200),
+            (ids["dee"], DAY_1, 1, 500, 100),
+            (ann, DAY_2, 1, 10, 5),
+        ):
+            run_sql(
+                url,
+                "INSERT INTO assistant_usage (user_id, day, requests, input_tokens, "
+                "output_tokens) VALUES ($1, $2, $3, $4, $5)",
+                user, day, requests, tokens_in, tokens_out,
+            )  # fmt: skip
         run_sql(
             url,
             "INSERT INTO jobs (id, user_id, name, spec, format, rows_total, engine_version, "
@@ -212,6 +224,9 @@ async def test_a_day_rolls_up_to_exact_counts_breakdowns_and_durations(
         by_field_type={},
         duration_p50_seconds=None,
         duration_p95_seconds=None,
+        assistant_requests=3,
+        assistant_input_tokens=1500,
+        assistant_output_tokens=300,
     )
     # Of the jobs that generated a file, 10, 20 and 40 s: interpolated percentiles.
     assert day.duration_p50_seconds == pytest.approx(20.0)
@@ -225,23 +240,36 @@ async def test_a_day_rolls_up_to_exact_counts_breakdowns_and_durations(
     assert [day_2.duration_p50_seconds, day_2.duration_p95_seconds] == pytest.approx([5.0, 5.9])
 
     per_user = await _usage(pool, DAY_1)
+    no_assistant = {"assistant_requests": 0, "assistant_input_tokens": 0,
+                    "assistant_output_tokens": 0}  # fmt: skip
     assert per_user == {
         world.ids["ann"]: {
             "jobs_total": 2, "jobs_succeeded": 2, "jobs_failed": 0, "jobs_cancelled": 0,
             "rows_generated": 300, "bytes_generated": 4000,
             "by_format": {"csv": {"jobs": 1, "rows": 100, "bytes": 1000},
                           "json": {"jobs": 1, "rows": 200, "bytes": 3000}},
+            "assistant_requests": 2, "assistant_input_tokens": 1000,
+            "assistant_output_tokens": 200,
         },
         world.ids["ben"]: {
             "jobs_total": 2, "jobs_succeeded": 1, "jobs_failed": 1, "jobs_cancelled": 0,
             "rows_generated": 0, "bytes_generated": 0,
             "by_format": {"csv": {"jobs": 2, "rows": 0, "bytes": 0}},
+            **no_assistant,
         },
         world.ids["cat"]: {
             "jobs_total": 2, "jobs_succeeded": 1, "jobs_failed": 0, "jobs_cancelled": 1,
             "rows_generated": 1000, "bytes_generated": 7000,
             "by_format": {"csv": {"jobs": 1, "rows": 0, "bytes": 0},
                           "parquet": {"jobs": 1, "rows": 1000, "bytes": 7000}},
+            **no_assistant,
+        },
+        # Asked Claude only: a row of the assistant's use, no jobs.
+        world.ids["dee"]: {
+            "jobs_total": 0, "jobs_succeeded": 0, "jobs_failed": 0, "jobs_cancelled": 0,
+            "rows_generated": 0, "bytes_generated": 0, "by_format": {},
+            "assistant_requests": 1, "assistant_input_tokens": 500,
+            "assistant_output_tokens": 100,
         },
     }  # fmt: skip
 
@@ -337,9 +365,9 @@ def test_admins_read_the_days_and_their_totals(world: World, admin_api: Stack) -
     for day in (DAY_1, DAY_2):
         printed = tdbuddy(world.env, "stats", "roll-up", "--day", day.isoformat())
         assert printed.startswith(f"{day}: ")
-    assert "6 jobs (4 succeeded, 1 failed, 1 cancelled) of 3 users, 1,300 rows" in tdbuddy(
-        world.env, "stats", "roll-up", "--day", DAY_1.isoformat()
-    )
+    line = tdbuddy(world.env, "stats", "roll-up", "--day", DAY_1.isoformat())
+    assert "6 jobs (4 succeeded, 1 failed, 1 cancelled) of 3 users, 1,300 rows" in line
+    assert "assistant: 3 requests, 1,800 tokens" in line
     with admin_api.client(world.keys["ann"]) as ann:
         params = {"from": DAY_1.isoformat(), "to": "2025-03-12"}
         refused = ann.get("/v1/admin/stats", params=params)  # ann's key is now kept in memory
@@ -372,6 +400,9 @@ def test_admins_read_the_days_and_their_totals(world: World, admin_api: Stack) -
                           "csv": {"jobs": 5, "rows": 120, "bytes": 1060}},
             "by_field_type": {**DAY_1_FIELD_TYPES, "email": {"jobs": 5, "fields": 7},
                               "full_name": {"jobs": 4, "fields": 4}},
+            "assistant_requests": 4,
+            "assistant_input_tokens": 1510,
+            "assistant_output_tokens": 305,
         }  # fmt: skip
 
         tdbuddy(world.env, "users", "set-admin", "ann", "--off")
@@ -435,7 +466,8 @@ def _plain(counts: dict[str, Any]) -> dict[str, dict[str, int]]:
 async def _usage(pool: asyncpg.Pool, day: dt.date) -> dict[int, dict[str, Any]]:
     rows = await pool.fetch(
         "SELECT user_id, jobs_total, jobs_succeeded, jobs_failed, jobs_cancelled, "
-        "rows_generated, bytes_generated, by_format FROM usage_statistics WHERE day = $1",
+        "rows_generated, bytes_generated, by_format, assistant_requests, "
+        "assistant_input_tokens, assistant_output_tokens FROM usage_statistics WHERE day = $1",
         day,
     )
     return {row["user_id"]: {k: v for k, v in row.items() if k != "user_id"} for row in rows}

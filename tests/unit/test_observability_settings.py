@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import ObservabilitySettings, SettingsError
+from core.settings import AssistantSettings, ObservabilitySettings, SettingsError
 
 
 def test_defaults_are_json_logs_at_info_and_no_traces() -> None:
@@ -46,6 +46,6 @@ def test_a_bad_value_names_its_variable(env: dict[str, str], named: str) -> None
 
 
 def test_the_anthropic_key_is_kept_out_of_the_settings_repr() -> None:
-    settings = ObservabilitySettings.from_env({"ANTHROPIC_API_KEY": "sk-ant-secret"})
-    assert settings.anthropic_api_key == "sk-ant-secret"
+    settings = AssistantSettings.from_env({"ANTHROPIC_API_KEY": "sk-ant-secret"})
+    assert settings.api_key == "sk-ant-secret"
     assert "sk-ant-secret" not in repr(settings)

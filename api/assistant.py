@@ -1,0 +1,316 @@
+"""The schema assistant: Claude turns a plain-language request into a dataset spec.
+
+Claude is made to answer by calling one tool, `dataset_spec`, whose input schema is the
+spec's top level; the field types and their options are listed in the system prompt, read
+from the same catalog that validates a spec. Its answer is checked with `parse_spec`, as a
+submitted spec is. When it fails, Claude is told the first problem (its path and reason) and
+asked once more; a second failure is the caller's to report.
+
+The system prompt is the same for every request, so it is marked for prompt caching.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+
+import anthropic
+import msgspec
+from anthropic.types import MessageParam, ToolParam, Usage
+
+from api.field_types import FieldOptionDoc, build_catalog
+from core.settings import AssistantSettings
+from generators.errors import SpecError
+from generators.locales import SUPPORTED_LOCALES
+from generators.spec import MAX_FIELDS, MAX_ROWS, MAX_TABLES, parse_spec
+from generators.writers import WRITERS
+
+log = logging.getLogger(__name__)
+
+TOOL_NAME = "dataset_spec"
+# One automatic repair round: a first answer that fails validation is sent back once.
+ROUNDS = 2
+
+
+class TokenUsage(msgspec.Struct, frozen=True):
+    """Tokens Claude billed for one suggestion, all its rounds together."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+class Suggested(msgspec.Struct, frozen=True):
+    """A valid spec, in the form POST /v1/jobs takes it."""
+
+    spec: dict[str, Any]
+    usage: TokenUsage
+    rounds: int  # 1, or 2 when the first answer needed repair
+    model: str
+
+
+class SuggestionInvalid(Exception):
+    """Claude's answer still failed validation after the repair round."""
+
+    def __init__(self, problem: SpecError | str, usage: TokenUsage) -> None:
+        if isinstance(problem, SpecError):
+            why = f"{problem.field}: {problem.detail}" if problem.field else problem.detail
+        else:
+            why = problem
+        super().__init__(why)
+        self.why = why
+        self.usage = usage
+
+
+class AssistantFailed(Exception):
+    """Claude could not be asked (overloaded, timed out, refused our key…) after the SDK's
+    retries; `retry_after` is a hint in seconds, None when retrying will not help."""
+
+    def __init__(self, detail: str, retry_after: int | None, usage: TokenUsage) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+        self.usage = usage
+
+
+class SchemaAssistant:
+    """One Anthropic client for the process, and the prompt every request shares."""
+
+    def __init__(self, settings: AssistantSettings) -> None:
+        if not settings.api_key:
+            raise ValueError("the schema assistant needs ANTHROPIC_API_KEY")
+        self._settings = settings
+        self._client = anthropic.AsyncAnthropic(
+            api_key=settings.api_key,
+            base_url=settings.base_url,
+            timeout=settings.timeout_seconds,
+            max_retries=settings.max_retries,
+        )
+        self._system = system_prompt()
+        self._tool = spec_tool()
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def suggest(self, prompt: str, locale: str | None) -> Suggested:
+        """A valid spec for `prompt`; SuggestionInvalid or AssistantFailed when there is none."""
+        messages: list[MessageParam] = [{"role": "user", "content": user_message(prompt, locale)}]
+        usage = TokenUsage()
+        problem: SpecError | str = "no answer"
+        for round_number in range(1, ROUNDS + 1):
+            reply = await self._ask(messages, usage)
+            usage += _usage(reply)
+            # The SDK does not validate what it reads: a garbled answer has no list here.
+            content = reply.content if isinstance(reply.content, list) else []
+            call = next(
+                (b for b in content if b.type == "tool_use" and b.name == TOOL_NAME), None
+            )
+            if call is None:
+                problem = "Claude answered without calling the dataset_spec tool"
+                repair: Any = "Answer only by calling the dataset_spec tool with the whole spec."
+            else:
+                try:
+                    spec = _as_dict(call.input)
+                    parse_spec(spec)
+                except SpecError as exc:
+                    problem = exc
+                    repair = [_tool_error(call.id, exc)]
+                else:
+                    # As Claude wrote it: only what it chose, not every default spelled out.
+                    return Suggested(spec, usage, round_number, reply.model)
+            log.info("suggestion round %d was invalid: %s", round_number, problem)
+            answer = [block.to_dict() for block in content] or "(no answer)"
+            messages += [
+                cast(MessageParam, {"role": "assistant", "content": answer}),
+                cast(MessageParam, {"role": "user", "content": repair}),
+            ]
+        raise SuggestionInvalid(problem, usage)
+
+    async def _ask(
+        self, messages: list[MessageParam], usage: TokenUsage
+    ) -> anthropic.types.Message:
+        try:
+            return await self._client.messages.create(
+                model=self._settings.model,
+                max_tokens=self._settings.max_tokens,
+                system=[
+                    {"type": "text", "text": self._system, "cache_control": {"type": "ephemeral"}}
+                ],
+                tools=[self._tool],
+                tool_choice={"type": "tool", "name": TOOL_NAME},
+                messages=messages,
+            )
+        except anthropic.APIStatusError as exc:
+            raise _failed(exc, usage) from exc
+        except anthropic.APITimeoutError as exc:
+            raise AssistantFailed(
+                f"Claude did not answer within {self._settings.timeout_seconds:g} s; try again",
+                30,
+                usage,
+            ) from exc
+        except anthropic.APIResponseValidationError as exc:
+            raise AssistantFailed("Claude's answer could not be read; try again", 5, usage) from exc
+        except anthropic.APIConnectionError as exc:
+            raise AssistantFailed(
+                "Claude's API cannot be reached; try again later", 30, usage
+            ) from exc
+
+
+def _failed(exc: anthropic.APIStatusError, usage: TokenUsage) -> AssistantFailed:
+    """What the user is told when Claude answered with an error after the SDK's retries."""
+    retry_after = _retry_after(exc.response.headers)
+    if exc.status_code == 529 or isinstance(exc, anthropic.InternalServerError):
+        return AssistantFailed(
+            "Claude is overloaded right now; try again shortly", retry_after or 30, usage
+        )
+    if isinstance(exc, anthropic.RateLimitError):
+        return AssistantFailed(
+            "the service's Claude quota is used up for now; try again shortly",
+            retry_after or 60,
+            usage,
+        )
+    # A refused key, an unknown model, a request Claude cannot read: the operator must act.
+    log.error("Claude refused the assistant's request: %s %s", exc.status_code, exc.message)
+    return AssistantFailed(
+        "the schema assistant is misconfigured on this service; the operator has been told",
+        None,
+        usage,
+    )
+
+
+def _retry_after(headers: Any) -> int | None:
+    raw = headers.get("retry-after")
+    try:
+        return max(1, int(float(raw))) if raw else None
+    except ValueError:
+        return None
+
+
+def _usage(reply: anthropic.types.Message) -> TokenUsage:
+    """What Claude billed for one answer (cache writes and reads are input tokens too)."""
+    usage: Usage | None = getattr(reply, "usage", None)
+    if not isinstance(usage, Usage):
+        return TokenUsage()
+    cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
+    return TokenUsage((usage.input_tokens or 0) + cached, usage.output_tokens or 0)
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise SpecError("body", "the spec must be a JSON object")
+
+
+def _tool_error(tool_use_id: str, problem: SpecError) -> dict[str, Any]:
+    where = f"at {problem.field}: " if problem.field else ""
+    detail = problem.detail.rstrip(".")
+    return {
+        "type": "tool_result",
+        "tool_use_id": tool_use_id,
+        "is_error": True,
+        "content": (
+            f"The spec is not valid, {where}{detail}. Call dataset_spec again with "
+            "the whole corrected spec, keeping everything else the user asked for."
+        ),
+    }
+
+
+def user_message(prompt: str, locale: str | None) -> str:
+    wanted = (
+        f"Locale: {locale} (use it for the dataset's `locale`)."
+        if locale
+        else "Locale: choose from the request (ja_JP for Japanese data, else en_US)."
+    )
+    return f"{wanted}\n\nRequest:\n{prompt}"
+
+
+def system_prompt() -> str:
+    """What Claude is told about the spec: its top level, the rules, and every field type
+    with its options, from the catalog."""
+    catalog = build_catalog({})
+    lines = [
+        "You design dataset specs for TestData Buddy, a service that generates test data "
+        "for QA engineers. Turn the user's request (English or Japanese) into one spec and "
+        "answer only by calling the dataset_spec tool.",
+        "",
+        "Rules:",
+        "- Use only the field types listed below, with only the options listed for each.",
+        "- Field names are lower snake_case ASCII (customer_id, full_name_kana), unique "
+        "within their table.",
+        "- rows: the number the user asks for; 1000 when they name none.",
+        "- format: what the user asks for, else csv.",
+        "- For Japanese data (ja_JP) prefer the types made for it (full_name_kana, "
+        "prefecture, postcode…) and write choice values in Japanese unless asked otherwise.",
+        "- Related data (customers and their orders) is one spec: the main table plus "
+        "`tables`, whose `reference` fields point at a unique key of another table.",
+        "- Give every table a primary key (sequence or uuid) first.",
+        "",
+        "Options every field type takes: " + _options_text(catalog.common_options),
+        "",
+        "Field types (name [category]: description; options):",
+    ]
+    for doc in catalog.types:
+        options = _options_text(doc.options) if doc.options else "no options"
+        lines.append(f"- {doc.name} [{doc.category}]: {doc.description} Options: {options}")
+    return "\n".join(lines)
+
+
+def _options_text(options: list[FieldOptionDoc]) -> str:
+    parts = []
+    for option in options:
+        text = f"{option.name} ({option.type}{', required' if option.required else ''}"
+        if option.default not in (None, [], {}):
+            text += f", default {msgspec.json.encode(option.default).decode()}"
+        if option.constraints:
+            text += f", {msgspec.json.encode(option.constraints).decode()}"
+        parts.append(text + ")")
+    return "; ".join(parts)
+
+
+def spec_tool() -> ToolParam:
+    """The dataset_spec tool: the spec's top level as JSON schema; each field's options are
+    its type's, as the system prompt lists them."""
+    field = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 64},
+            "type": {"type": "string", "enum": sorted(doc.name for doc in build_catalog({}).types)},
+        },
+        "required": ["name", "type"],
+        "additionalProperties": True,
+    }
+    fields = {"type": "array", "items": field, "minItems": 1, "maxItems": MAX_FIELDS}
+    return {
+        "name": TOOL_NAME,
+        "description": "Submit the dataset spec that fulfils the user's request.",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                "rows": {"type": "integer", "minimum": 1, "maximum": MAX_ROWS},
+                "format": {"type": "string", "enum": sorted(WRITERS)},
+                "locale": {"type": "string", "enum": sorted(SUPPORTED_LOCALES)},
+                "seed": {"type": "integer", "minimum": 0},
+                "edge_case_rate": {"type": "number", "minimum": 0, "maximum": 1},
+                "fields": fields,
+                "tables": {
+                    "type": "array",
+                    "maxItems": MAX_TABLES - 1,
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                            "rows": {"type": "integer", "minimum": 1, "maximum": MAX_ROWS},
+                            "fields": fields,
+                        },
+                        "required": ["name", "rows", "fields"],
+                    },
+                },
+            },
+            "required": ["name", "rows", "format", "locale", "fields"],
+        },
+    }
