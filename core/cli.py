@@ -28,7 +28,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("schedules.backups:run_backup_command", "back the database up into storage now"),
     "backups": ("schedules.backups:run_backups_command", "list the backups in storage"),
     "restore": ("schedules.restore:run_restore", "make the database what a backup holds"),
+    "submit": ("api.client:run_submit", "submit a spec to the service; --wait downloads the file"),
+    "jobs": ("api.client:run_jobs", "list your jobs on the service, newest first"),
+    "cancel": ("api.client:run_cancel", "cancel a queued or running job on the service"),
 }
+
+CLIENT_EPILOG = """\
+The service is found by TDBUDDY_URL (default http://127.0.0.1:8000, where `tdbuddy dev`
+serves) and the key by TDBUDDY_API_KEY; --url and --api-key override them.
+
+exit codes: 0 done; 1 the API refused or could not be reached, or the download failed;
+2 a spec, argument or setting to fix (the API's 400/422, naming the field); 3 the job failed;
+4 the job was cancelled or expired; 130 interrupted (Ctrl-C; the job keeps running)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,7 +130,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="replace what the database holds (it is dropped)"
     )
     restore.add_argument("--database-url", help="restore into this database (default DATABASE_URL)")
+    _add_client_arguments(sub)
     return parser
+
+
+def _add_client_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`submit`, `jobs` and `cancel`: the client of a running service (api/client.py)."""
+    for name in ("submit", "jobs", "cancel"):
+        command = sub.choices[name]
+        command.epilog = CLIENT_EPILOG
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        command.add_argument("--url", help="the API's base URL (default TDBUDDY_URL)")
+        command.add_argument("--api-key", help="the API key (default TDBUDDY_API_KEY)")
+    submit = sub.choices["submit"]
+    submit.add_argument("spec", help="dataset spec, a JSON file")
+    submit.add_argument("--rows", type=int, help="row count (overrides the spec)")
+    submit.add_argument("--format", help="file format, e.g. csv (overrides the spec)")
+    submit.add_argument("--seed", type=int, help="random seed (overrides the spec)")
+    submit.add_argument("--locale", help="locale, e.g. ja_JP (overrides the spec)")
+    submit.add_argument(
+        "--wait", action="store_true", help="show progress until the job ends, then download"
+    )
+    submit.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to save the file (a folder, or '-': stdout; default: the file's own name "
+        "in the current folder); implies --wait",
+    )
+    jobs = sub.choices["jobs"]
+    jobs.add_argument("--limit", type=int, default=20, help="jobs to show (default 20)")
+    sub.choices["cancel"].add_argument("id", help="the job's id")
 
 
 def _iso_day(text: str) -> dt.date:

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from generators.commands import display_value, display_width, progress_line, render_table
+from generators.commands import progress_line
 from generators.output import write_dataset
 from generators.spec import parse_spec
+from generators.tables import display_value, display_width, render_table
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
