@@ -13,6 +13,7 @@ sent: the tool's schema, the repair round's error message, the API key.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import re
@@ -36,6 +37,8 @@ class Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    # Set: the answer waits until the test sets it (a Claude that does not answer in time).
+    hold: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,11 @@ def fake_anthropic() -> Iterator[FakeAnthropic]:
             if self.path.split("?")[0] != "/v1/messages":
                 self._send(error(404, "not_found_error", f"no route {self.path}", None))
                 return
-            self._send(fake.answer(body))
+            reply = fake.answer(body)
+            if reply.hold is not None:
+                reply.hold.wait(60)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._send(reply)  # unless the client gave up waiting
 
         def _record(self, method: str, body: dict[str, Any] | None) -> None:
             headers = {name.lower(): value for name, value in self.headers.items()}

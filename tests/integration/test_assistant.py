@@ -7,6 +7,7 @@ the endpoint says so while everything else keeps working."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -200,6 +201,32 @@ def test_overload_is_retried_and_persistent_overload_is_a_503_with_retry_after(
     assert len(messages_requests(claude)) == 3
     # Nothing else is affected.
     assert user.get("/v1/jobs").status_code == 200
+
+
+def test_a_claude_that_does_not_answer_in_time_is_a_503_not_a_hung_request(
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory, claude: FakeAnthropic
+) -> None:
+    key = new_api_key(stack_env, f"patient-{uuid.uuid4().hex[:6]}")
+    released = threading.Event()
+    claude.queue(Reply(200, tool_use(default_spec("en_US")).body, hold=released))
+    try:
+        with (
+            api_of_its_own(
+                stack_env,
+                tmp_path_factory.mktemp("timeout-logs"),
+                ASSISTANT_TIMEOUT_SECONDS="1",
+                ASSISTANT_MAX_RETRIES="0",
+            ) as api,
+            api.client(key) as client,
+        ):
+            answer = client.post(SUGGEST, json={"prompt": "customers"}, timeout=30)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"] == "assistant_unavailable"
+            assert "did not answer within 1 s" in answer.json()["detail"]
+            assert int(answer.headers["Retry-After"]) >= 1
+    finally:
+        released.set()
+    assert len(messages_requests(claude)) == 1
 
 
 def test_tokens_are_counted_per_account_and_the_monthly_cap_refuses_with_its_reset(
