@@ -27,6 +27,8 @@ from api.jobs import JobController
 from api.keys import KeyController
 from api.metrics import metrics, refreshing_gauges, request_timing
 from api.openapi import add_error_responses, add_links, add_spec_schemas
+from api.page import web_assets, web_page
+from api.preview import preview_dataset, preview_process
 from api.ratelimit import RateLimits
 from api.security import cors_config, security_headers
 from api.state import AppState
@@ -104,9 +106,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             update_account,
             KeyController,
             AdminController,
+            preview_dataset,
+            web_page,
+            web_assets,
             suggest_spec,
         ],
-        lifespan=[resources, field_type_examples, rate_limits.connected, refreshing_gauges],
+        lifespan=[
+            resources,
+            field_type_examples,
+            preview_process,
+            rate_limits.connected,
+            refreshing_gauges,
+        ],
         dependencies={"caller": Provide(provide_caller)},
         exception_handlers=exception_handlers,
         request_class=JsonBodyRequest,

@@ -106,9 +106,7 @@ class SchemaAssistant:
             usage += _usage(reply)
             # The SDK does not validate what it reads: a garbled answer has no list here.
             content = reply.content if isinstance(reply.content, list) else []
-            call = next(
-                (b for b in content if b.type == "tool_use" and b.name == TOOL_NAME), None
-            )
+            call = next((b for b in content if b.type == "tool_use" and b.name == TOOL_NAME), None)
             if call is None:
                 problem = "Claude answered without calling the dataset_spec tool"
                 repair: Any = "Answer only by calling the dataset_spec tool with the whole spec."

@@ -121,9 +121,12 @@ def _supervise(settings: Settings, env: dict[str, str], api_key: str) -> int:
     print(
         f"\nTestData Buddy is ready at {url}\n"
         f"  API key:  {api_key}\n"
+        f"  web page: {url}/  (paste the API key there)\n"
         f"  API docs: {url}/schema/swagger\n"
         f"  try:      curl -s -X POST {url}/v1/jobs -H 'Authorization: Bearer {api_key}' "
         f"-H 'Content-Type: application/json' -d '{example}'\n"
+        f"  CLI:      TDBUDDY_URL={url} TDBUDDY_API_KEY={api_key} \\\n"
+        "            tdbuddy submit examples/users.json -o .\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -115,9 +115,7 @@ async def _probe_components(state: AppState) -> Health:
         _component("storage", storage),
         _component(
             "claude",
-            (lambda: _ping_claude(settings))
-            if claude.api_key or claude.base_url
-            else None,
+            (lambda: _ping_claude(settings)) if claude.api_key or claude.base_url else None,
         ),
     )
     checks = dict(zip(names, await asyncio.gather(*probes), strict=True))

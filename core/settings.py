@@ -149,6 +149,8 @@ class ApiSettings:
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     page_size_max: int = 100
+    # The longest POST /v1/preview may generate for (in its child process); then 422.
+    preview_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,7 @@ class Settings:
                 port=port,
                 public_url=(env.get("PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
                 page_size_max=_int(env, "PAGE_SIZE_MAX", 100),
+                preview_seconds=_float(env, "PREVIEW_TIMEOUT_SECONDS", 30.0),
             ),
             webhooks=WebhookSettings(
                 timeout_seconds=_float(env, "WEBHOOK_TIMEOUT_SECONDS", 15.0),
