@@ -11,7 +11,9 @@ The system prompt is the same for every request, so it is marked for prompt cach
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import anthropic
@@ -51,6 +53,13 @@ class Suggested(msgspec.Struct, frozen=True):
     usage: TokenUsage
     rounds: int  # 1, or 2 when the first answer needed repair
     model: str
+
+
+@dataclass
+class Tally:
+    """What one suggestion has spent so far, kept when a deadline cuts it short."""
+
+    usage: TokenUsage = field(default_factory=lambda: TokenUsage())
 
 
 class SuggestionInvalid(Exception):
@@ -96,37 +105,64 @@ class SchemaAssistant:
     async def close(self) -> None:
         await self._client.close()
 
+    def estimate(self, prompt: str) -> int:
+        """A generous guess of the tokens a suggestion of `prompt` spends (every round at
+        its longest; about three characters a token), held against the monthly cap while
+        the request runs."""
+        asked = (len(self._system) + len(prompt) + 2000) // 3
+        return ROUNDS * (asked + self._settings.max_tokens)
+
     async def suggest(self, prompt: str, locale: str | None) -> Suggested:
-        """A valid spec for `prompt`; SuggestionInvalid or AssistantFailed when there is none."""
+        """A valid spec for `prompt`; SuggestionInvalid or AssistantFailed when there is none.
+
+        All rounds and retries together end within ASSISTANT_DEADLINE_SECONDS."""
+        spent = Tally()
+        deadline = self._settings.deadline_seconds
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._rounds(prompt, locale, spent)
+        except TimeoutError:
+            raise AssistantFailed(
+                f"Claude did not finish within {deadline:g} s; try again", 30, spent.usage
+            ) from None
+
+    async def _rounds(self, prompt: str, locale: str | None, spent: Tally) -> Suggested:
         messages: list[MessageParam] = [{"role": "user", "content": user_message(prompt, locale)}]
-        usage = TokenUsage()
         problem: SpecError | str = "no answer"
         for round_number in range(1, ROUNDS + 1):
-            reply = await self._ask(messages, usage)
-            usage += _usage(reply)
-            # The SDK does not validate what it reads: a garbled answer has no list here.
-            content = reply.content if isinstance(reply.content, list) else []
-            call = next((b for b in content if b.type == "tool_use" and b.name == TOOL_NAME), None)
-            if call is None:
-                problem = "Claude answered without calling the dataset_spec tool"
-                repair: Any = "Answer only by calling the dataset_spec tool with the whole spec."
-            else:
+            reply = await self._ask(messages, spent.usage)
+            spent.usage += _usage(reply)
+            blocks = _blocks(reply)
+            calls = [b for b in blocks if b["type"] == "tool_use"]
+            results = []
+            for call in calls:
+                if call["name"] != TOOL_NAME:
+                    problem = f"Claude called {call['name']!r}, not the dataset_spec tool"
+                    results.append(_tool_error(call["id"], f"there is no tool {call['name']!r}"))
+                    continue
+                spec = call["input"]
+                if locale and isinstance(spec, dict):
+                    spec = {**spec, "locale": locale}  # the user's choice, not Claude's
                 try:
-                    spec = _as_dict(call.input)
-                    parse_spec(spec)
+                    parse_spec(_as_dict(spec))
                 except SpecError as exc:
                     problem = exc
-                    repair = [_tool_error(call.id, exc)]
+                    results.append(_tool_error(call["id"], _where(exc)))
                 else:
                     # As Claude wrote it: only what it chose, not every default spelled out.
-                    return Suggested(spec, usage, round_number, reply.model)
+                    model = getattr(reply, "model", None) or self._settings.model
+                    return Suggested(spec, spent.usage, round_number, model)
+            if not calls:
+                problem = "Claude answered without calling the dataset_spec tool"
             log.info("suggestion round %d was invalid: %s", round_number, problem)
-            answer = [block.to_dict() for block in content] or "(no answer)"
+            repair: Any = results or (
+                "Answer only by calling the dataset_spec tool with the whole spec."
+            )
             messages += [
-                cast(MessageParam, {"role": "assistant", "content": answer}),
+                cast(MessageParam, {"role": "assistant", "content": blocks or "(no answer)"}),
                 cast(MessageParam, {"role": "user", "content": repair}),
             ]
-        raise SuggestionInvalid(problem, usage)
+        raise SuggestionInvalid(problem, spent.usage)
 
     async def _ask(
         self, messages: list[MessageParam], usage: TokenUsage
@@ -139,7 +175,12 @@ class SchemaAssistant:
                     {"type": "text", "text": self._system, "cache_control": {"type": "ephemeral"}}
                 ],
                 tools=[self._tool],
-                tool_choice={"type": "tool", "name": TOOL_NAME},
+                # One spec per answer: each tool call needs its own result in a repair.
+                tool_choice={
+                    "type": "tool",
+                    "name": TOOL_NAME,
+                    "disable_parallel_tool_use": True,
+                },
                 messages=messages,
             )
         except anthropic.APIStatusError as exc:
@@ -203,16 +244,42 @@ def _as_dict(value: object) -> dict[str, Any]:
     raise SpecError("body", "the spec must be a JSON object")
 
 
-def _tool_error(tool_use_id: str, problem: SpecError) -> dict[str, Any]:
+def _blocks(reply: anthropic.types.Message) -> list[dict[str, Any]]:
+    """The answer's text and tool-use blocks as the Messages API takes them back; the SDK
+    does not validate what it reads, so anything garbled is left out."""
+    content = getattr(reply, "content", None)
+    blocks = []
+    for block in content if isinstance(content, list) else []:
+        data = block.to_dict() if isinstance(block, anthropic.BaseModel) else None
+        if not isinstance(data, dict):
+            continue
+        if data.get("type") == "text" and isinstance(data.get("text"), str) and data["text"]:
+            blocks.append({"type": "text", "text": data["text"]})
+        elif (
+            data.get("type") == "tool_use"
+            and isinstance(data.get("id"), str)
+            and isinstance(data.get("name"), str)
+        ):
+            blocks.append(
+                {"type": "tool_use", "id": data["id"], "name": data["name"],
+                 "input": data.get("input", {})}
+            )  # fmt: skip
+    return blocks
+
+
+def _where(problem: SpecError) -> str:
     where = f"at {problem.field}: " if problem.field else ""
-    detail = problem.detail.rstrip(".")
+    return f"{where}{problem.detail.rstrip('.')}"
+
+
+def _tool_error(tool_use_id: str, problem: str) -> dict[str, Any]:
     return {
         "type": "tool_result",
         "tool_use_id": tool_use_id,
         "is_error": True,
         "content": (
-            f"The spec is not valid, {where}{detail}. Call dataset_spec again with "
-            "the whole corrected spec, keeping everything else the user asked for."
+            f"The spec is not valid, {problem}. Call dataset_spec again with the whole "
+            "corrected spec, keeping everything else the user asked for."
         ),
     }
 

@@ -7,6 +7,7 @@ outcome, and a plan may cap those tokens per month.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, post
 
-from api.assistant import AssistantFailed, Suggested, SuggestionInvalid, TokenUsage
+from api.assistant import AssistantFailed, SuggestionInvalid, TokenUsage
 from api.errors import ApiError, error_responses
 from api.limits import LimitErrorBody, next_utc_month
 from api.state import AppState
@@ -22,11 +23,15 @@ from core.metrics import ASSISTANT_REQUESTS, ASSISTANT_TOKENS
 from generators.errors import SpecError
 from generators.locales import SUPPORTED_LOCALES
 from storage.accounts import Caller
-from storage.assistant import assistant_allowance, record_assistant_request
+from storage.assistant import AssistantAllowance, Hold, hold_assistant_tokens, release_and_record
 
 log = logging.getLogger(__name__)
 
 MAX_PROMPT_CHARS = 4000
+# A hold outlives its request's deadline by this much, then lapses (a request that died).
+HOLD_MARGIN_SECONDS = 60.0
+# When the cap is reached only with tokens held by requests in progress.
+RETRY_AFTER_HELD_SECONDS = 10
 
 
 class SuggestRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -78,14 +83,22 @@ async def suggest_spec(
             "write the spec yourself (GET /v1/field-types lists every type) or ask the "
             "operator to turn it on",
         )
-    allowance = await assistant_allowance(state.pool, caller.user_id)
-    if allowance.reached:
+    assistant = state.assistant
+    hold = await hold_assistant_tokens(
+        state.pool,
+        caller.user_id,
+        assistant.estimate(prompt),
+        state.settings.assistant.deadline_seconds + HOLD_MARGIN_SECONDS,
+    )
+    if isinstance(hold, AssistantAllowance):
         ASSISTANT_REQUESTS.labels("over_cap").inc()
-        raise _over_cap(allowance.plan, allowance.cap or 0)
+        raise _over_cap(hold)
+    outcome, usage = "cancelled", TokenUsage()
     try:
-        suggested = await state.assistant.suggest(prompt, data.locale)
+        suggested = await assistant.suggest(prompt, data.locale)
+        outcome, usage = "suggested", suggested.usage
     except SuggestionInvalid as exc:
-        await _count(state, caller, "invalid", exc.usage)
+        outcome, usage = "invalid", exc.usage
         raise ApiError(
             422,
             "suggestion_invalid",
@@ -94,38 +107,45 @@ async def suggest_spec(
             "prompt",
         ) from None
     except AssistantFailed as exc:
-        await _count(state, caller, "unavailable", exc.usage)
+        outcome, usage = "unavailable", exc.usage
         headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
         raise ApiError(503, "assistant_unavailable", exc.detail, None, headers) from None
-    await _count(state, caller, "suggested", suggested.usage)
-    return _suggestion(suggested)
-
-
-def _suggestion(suggested: Suggested) -> Suggestion:
+    finally:
+        # Counted whatever the outcome (Claude billed it), even for a request cut short.
+        await asyncio.shield(_count(state, hold, outcome, usage))
     return Suggestion(suggested.spec, suggested.usage, suggested.rounds, suggested.model)
 
 
-async def _count(state: AppState, caller: Caller, outcome: str, usage: TokenUsage) -> None:
+async def _count(state: AppState, hold: Hold, outcome: str, usage: TokenUsage) -> None:
     ASSISTANT_REQUESTS.labels(outcome).inc()
     ASSISTANT_TOKENS.labels("input").inc(usage.input_tokens)
     ASSISTANT_TOKENS.labels("output").inc(usage.output_tokens)
-    await record_assistant_request(
+    await release_and_record(
         state.pool,
-        caller.user_id,
+        hold,
         usage.input_tokens,
         usage.output_tokens,
         failed=outcome != "suggested",
     )
 
 
-def _over_cap(plan: str, cap: int) -> ApiError:
+def _over_cap(allowance: AssistantAllowance) -> ApiError:
+    plan, cap = allowance.plan, allowance.cap or 0
     now = dt.datetime.now(dt.UTC)
-    resets = next_utc_month(now)
-    detail = (
-        f"plan '{plan}' allows {cap:,} assistant tokens per month (UTC) and this month's are "
-        f"used up; the count starts again at {resets:%Y-%m-%d %H:%M} UTC"
-    )
-    retry_after = max(1, int((resets - now).total_seconds()) + 1)
+    resets: dt.datetime | None = next_utc_month(now)
+    if allowance.used >= cap and resets is not None:
+        detail = (
+            f"plan '{plan}' allows {cap:,} assistant tokens per month (UTC) and this month's "
+            f"are used up; the count starts again at {resets:%Y-%m-%d %H:%M} UTC"
+        )
+        retry_after = max(1, int((resets - now).total_seconds()) + 1)
+    else:
+        detail = (
+            f"plan '{plan}' allows {cap:,} assistant tokens per month (UTC); {allowance.used:,} "
+            "are spent and your requests still being answered may spend the rest: retry when "
+            "they have finished"
+        )
+        resets, retry_after = None, RETRY_AFTER_HELD_SECONDS
     error = ApiError(429, "plan_limit_reached", detail, None, {"Retry-After": str(retry_after)})
     error.body = LimitErrorBody(
         error="plan_limit_reached",

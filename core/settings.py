@@ -228,6 +228,8 @@ class AssistantSettings:
     timeout_seconds: float = 60.0
     max_retries: int = 2
     max_tokens: int = 4096
+    # A whole suggestion (a repair round and the retries included); below the proxy's wait.
+    deadline_seconds: float = 150.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AssistantSettings:
@@ -238,9 +240,12 @@ class AssistantSettings:
             timeout_seconds=_float(env, "ASSISTANT_TIMEOUT_SECONDS", cls.timeout_seconds),
             max_retries=_int(env, "ASSISTANT_MAX_RETRIES", cls.max_retries),
             max_tokens=_int(env, "ASSISTANT_MAX_TOKENS", cls.max_tokens),
+            deadline_seconds=_float(env, "ASSISTANT_DEADLINE_SECONDS", cls.deadline_seconds),
         )
         if settings.timeout_seconds <= 0:
             raise SettingsError("ASSISTANT_TIMEOUT_SECONDS must be more than 0")
+        if settings.deadline_seconds <= 0:
+            raise SettingsError("ASSISTANT_DEADLINE_SECONDS must be more than 0")
         if not 0 <= settings.max_retries <= 10:
             raise SettingsError("ASSISTANT_MAX_RETRIES must be between 0 and 10")
         if not 256 <= settings.max_tokens <= 64000:

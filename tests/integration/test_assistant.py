@@ -10,12 +10,21 @@ import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.fake_anthropic import FakeAnthropic, Reply, default_spec, overloaded, text, tool_use
+from tests.fake_anthropic import (
+    FakeAnthropic,
+    Reply,
+    default_spec,
+    message,
+    overloaded,
+    text,
+    tool_use,
+)
 from tests.services import Stack, api_of_its_own, new_api_key, run_sql
 
 SUGGEST = "/v1/specs/suggest"
@@ -95,7 +104,11 @@ def test_a_suggestion_in_english_is_a_spec_the_api_accepts(
     # What Claude was asked: the user's words, and a forced call of the spec tool.
     (sent,) = messages_requests(claude)
     assert "500 customers with loyalty tiers" in sent["messages"][0]["content"]
-    assert sent["tool_choice"] == {"type": "tool", "name": "dataset_spec"}
+    assert sent["tool_choice"] == {
+        "type": "tool",
+        "name": "dataset_spec",
+        "disable_parallel_tool_use": True,
+    }
     (tool,) = sent["tools"]
     assert tool["name"] == "dataset_spec"
     assert (
@@ -172,6 +185,66 @@ def test_a_second_invalid_answer_is_a_422_that_says_why_and_is_still_counted(
     assert assistant_usage(user)["used"] == before + 2 * (1200 + 300)
 
 
+def test_every_tool_call_of_an_invalid_answer_gets_its_result_and_a_valid_one_is_used(
+    user: httpx.Client, claude: FakeAnthropic
+) -> None:
+    bad = {**default_spec("en_US"), "format": "docx"}
+    two_calls = message(
+        [
+            {"type": "text", "text": "Two ideas:"},
+            {"type": "tool_use", "id": "toolu_a", "name": "dataset_spec", "input": bad},
+            {"type": "tool_use", "id": "toolu_b", "name": "other_tool", "input": {}},
+        ]
+    )
+    claude.queue(two_calls, tool_use(default_spec("en_US")))
+    answer = user.post(SUGGEST, json={"prompt": "customers"})
+    assert answer.status_code == 200, answer.text
+    _, repair = messages_requests(claude)
+    echoed = repair["messages"][1]["content"]
+    assert [block["type"] for block in echoed] == ["text", "tool_use", "tool_use"]
+    results = repair["messages"][2]["content"]
+    assert [r["tool_use_id"] for r in results] == ["toolu_a", "toolu_b"]
+    assert "format" in results[0]["content"] and "other_tool" in results[1]["content"]
+    # One call per answer is asked for, so a repair always answers every call.
+    assert repair["tool_choice"]["disable_parallel_tool_use"] is True
+
+
+def test_the_locale_asked_for_wins_over_claudes(user: httpx.Client, claude: FakeAnthropic) -> None:
+    claude.queue(tool_use(default_spec("en_US")))
+    answer = user.post(SUGGEST, json={"prompt": "customers", "locale": "ja_JP"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["spec"]["locale"] == "ja_JP"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "oops",
+        ["oops", None],
+        [{"type": "tool_use", "id": "toolu_x", "name": "dataset_spec"}],  # no input
+        [{"type": "text", "text": ""}],
+    ],
+)
+def test_a_garbled_answer_is_repaired_with_a_conversation_claude_accepts(
+    user: httpx.Client, claude: FakeAnthropic, content: Any
+) -> None:
+    claude.queue(message(content), tool_use(default_spec("en_US")))
+    answer = user.post(SUGGEST, json={"prompt": "customers"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["rounds"] == 2
+    _, repair = messages_requests(claude)
+    echoed = repair["messages"][1]["content"]
+    # Only well-formed blocks go back: a tool call with its input, no empty text.
+    if isinstance(echoed, list):
+        for block in echoed:
+            assert block["type"] in ("text", "tool_use")
+            assert block["type"] != "tool_use" or "input" in block
+            assert block["type"] != "text" or block["text"]
+        tool_ids = {block["id"] for block in echoed if block["type"] == "tool_use"}
+        results = repair["messages"][2]["content"]
+        assert {r["tool_use_id"] for r in results if isinstance(r, dict)} == tool_ids
+
+
 def test_a_garbled_answer_is_repaired_rather_than_a_500(
     user: httpx.Client, claude: FakeAnthropic
 ) -> None:
@@ -203,30 +276,41 @@ def test_overload_is_retried_and_persistent_overload_is_a_503_with_retry_after(
     assert user.get("/v1/jobs").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("settings", "said"),
+    [
+        # One call's limit, with no retry.
+        ({"ASSISTANT_TIMEOUT_SECONDS": "1", "ASSISTANT_MAX_RETRIES": "0"}, "answer within 1 s"),
+        # The whole suggestion's, however long one call may take.
+        ({"ASSISTANT_DEADLINE_SECONDS": "1"}, "finish within 1 s"),
+    ],
+)
 def test_a_claude_that_does_not_answer_in_time_is_a_503_not_a_hung_request(
-    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory, claude: FakeAnthropic
+    stack_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    claude: FakeAnthropic,
+    settings: dict[str, str],
+    said: str,
 ) -> None:
     key = new_api_key(stack_env, f"patient-{uuid.uuid4().hex[:6]}")
     released = threading.Event()
     claude.queue(Reply(200, tool_use(default_spec("en_US")).body, hold=released))
     try:
         with (
-            api_of_its_own(
-                stack_env,
-                tmp_path_factory.mktemp("timeout-logs"),
-                ASSISTANT_TIMEOUT_SECONDS="1",
-                ASSISTANT_MAX_RETRIES="0",
-            ) as api,
+            api_of_its_own(stack_env, tmp_path_factory.mktemp("timeout-logs"), **settings) as api,
             api.client(key) as client,
         ):
             answer = client.post(SUGGEST, json={"prompt": "customers"}, timeout=30)
             assert answer.status_code == 503, answer.text
             assert answer.json()["error"] == "assistant_unavailable"
-            assert "did not answer within 1 s" in answer.json()["detail"]
+            assert said in answer.json()["detail"]
             assert int(answer.headers["Retry-After"]) >= 1
+            # Nothing was billed, and the API answers the next request.
+            assert assistant_usage(client)["used"] == 0
+            assert client.post(SUGGEST, json={"prompt": "customers"}).status_code == 200
     finally:
         released.set()
-    assert len(messages_requests(claude)) == 1
+    assert len(messages_requests(claude)) == 2
 
 
 def test_tokens_are_counted_per_account_and_the_monthly_cap_refuses_with_its_reset(
@@ -239,10 +323,26 @@ def test_tokens_are_counted_per_account_and_the_monthly_cap_refuses_with_its_res
         plan,
     )
     key = new_api_key(stack_env, f"capped-{uuid.uuid4().hex[:6]}", plan=plan)
-    with stack.client(key) as client:
+    with stack.client(key) as client, ThreadPoolExecutor(1) as background:
         assert assistant_usage(client)["used"] == 0
+        # While one request is being answered it holds its likely cost against the cap, so
+        # a concurrent one cannot slip past the check.
+        released = threading.Event()
+        claude.queue(Reply(200, tool_use(default_spec("en_US")).body, hold=released))
+        first = background.submit(client.post, SUGGEST, json={"prompt": "customers"})
+        claude.requests.get(timeout=30)  # the first request has reached Claude
+        try:
+            concurrent = client.post(SUGGEST, json={"prompt": "more customers"})
+        finally:
+            released.set()
+        assert concurrent.status_code == 429, concurrent.text
+        assert concurrent.json()["limit"] == "assistant_tokens_per_month"
+        assert concurrent.json()["resets_at"] is None  # frees when the first one ends
+        assert "still being answered" in concurrent.json()["detail"]
+        assert int(concurrent.headers["Retry-After"]) <= 60
         # 1,500 tokens: under the cap when asked, so answered.
-        assert client.post(SUGGEST, json={"prompt": "customers"}).status_code == 200
+        assert first.result(timeout=60).status_code == 200
+        assert messages_requests(claude) == []  # only the first request reached Claude
         usage = assistant_usage(client)
         assert (usage["limit"], usage["used"]) == (2000, 1500)
         today = dt.datetime.now(dt.UTC).date()

@@ -22,6 +22,17 @@ CREATE TABLE assistant_usage (
     PRIMARY KEY (user_id, day)
 );
 
+-- Tokens held against the monthly cap by requests still being answered (an estimate each),
+-- so that concurrent requests cannot all pass the check; a request that dies is forgotten
+-- once its hold expires.
+CREATE TABLE assistant_holds (
+    id          bigserial PRIMARY KEY,
+    user_id     bigint NOT NULL REFERENCES users (id),
+    tokens      bigint NOT NULL,
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX assistant_holds_user ON assistant_holds (user_id);
+
 ALTER TABLE daily_statistics
     ADD COLUMN assistant_requests integer NOT NULL DEFAULT 0,
     ADD COLUMN assistant_input_tokens bigint NOT NULL DEFAULT 0,
