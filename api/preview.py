@@ -139,11 +139,10 @@ class Previewer:
         # The turn ends when the child is done with this preview, not when the request ends:
         # a client that hangs up cannot free it while its generation still runs.
         try:
-            pool = await self._running_pool()
+            pool, work = await self._submit(spec, count)
         except BaseException:
             self._turn.release()
             raise
-        work = asyncio.get_running_loop().run_in_executor(pool, first_rows, spec, count)
         work.add_done_callback(self._end_turn)
         try:
             return await asyncio.wait_for(asyncio.shield(work), self._seconds)
@@ -158,13 +157,24 @@ class Previewer:
             ) from None
         except BrokenProcessPool:
             self._kill(pool)
-            log.exception("the preview process died")
-            raise ApiError(
-                503,
-                "preview_unavailable",
-                "the preview process stopped; retry in a moment",
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            ) from None
+            log.exception("the preview process died while making a preview")
+            raise _unavailable() from None
+
+    async def _submit(
+        self, spec: DatasetSpec, count: int
+    ) -> tuple[ProcessPoolExecutor, asyncio.Future[Preview]]:
+        """The preview, sent to a live child: one that died while idle (the kernel's OOM
+        killer, an operator) is replaced by a new one."""
+        for attempt in (1, 2):
+            pool = await self._running_pool()
+            try:
+                return pool, asyncio.get_running_loop().run_in_executor(
+                    pool, first_rows, spec, count
+                )
+            except BrokenProcessPool:
+                self._kill(pool)
+                log.warning("the preview process had died (attempt %d); starting another", attempt)
+        raise _unavailable()
 
     def _end_turn(self, done: asyncio.Future[Preview]) -> None:
         self._turn.release()
@@ -176,7 +186,14 @@ class Previewer:
         if self._pool is None:
             # A fresh interpreter, not a fork of this one (its event loop, sockets and threads).
             pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-            await asyncio.get_running_loop().run_in_executor(pool, _load_engine)
+            try:
+                await asyncio.get_running_loop().run_in_executor(pool, _load_engine)
+            except BaseException as exc:
+                self._kill(pool)  # a start cut short or failed leaves no child behind
+                if isinstance(exc, Exception):
+                    log.exception("the preview process could not start")
+                    raise _unavailable() from None
+                raise
             self._pool = pool
         return self._pool
 
@@ -191,6 +208,15 @@ class Previewer:
     def close(self) -> None:
         if self._pool is not None:
             self._kill(self._pool)
+
+
+def _unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "preview_unavailable",
+        "the preview process stopped; retry in a moment",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _load_engine() -> None:

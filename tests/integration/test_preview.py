@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import signal
 import uuid
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.integration.test_end_to_end import download
-from tests.services import Stack, api_of_its_own, job_when, new_api_key
+from tests.services import Stack, api_of_its_own, job_when, new_api_key, wait_until
 
 # Fields whose first rows depend on the block's size (nulls are drawn after the values, edge
 # cases are placed by row count, unique values come from a permutation of all rows): a
@@ -210,3 +213,41 @@ def test_a_spec_too_slow_to_preview_is_refused_and_the_next_preview_works(
         shown = client.post("/v1/preview", json=MEMBERS, timeout=120)
         assert shown.status_code == 200, shown.text
         assert len(shown.json()["rows"]) == 20
+
+
+def _preview_children(api_pid: int) -> list[int]:
+    """The API's preview process: its child started by multiprocessing's spawn."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == api_pid and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_previews_go_on_after_the_preview_process_is_killed(
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    key = new_api_key(stack_env, f"oom-{uuid.uuid4().hex[:6]}")
+    with (
+        api_of_its_own(stack_env, tmp_path_factory.mktemp("killed-preview")) as api,
+        api.client(key) as client,
+    ):
+        first = client.post("/v1/preview", json=MEMBERS, timeout=120)
+        assert first.status_code == 200, first.text
+        # The rows are made outside the API process, and it stays there between previews.
+        (child,) = _preview_children(api.processes[0].popen.pid)
+        os.kill(child, signal.SIGKILL)  # as the kernel's OOM killer would
+        wait_until(lambda: not Path(f"/proc/{child}").exists(), 10, "the child to die")
+        for _ in range(3):
+            again = client.post("/v1/preview", json=MEMBERS, timeout=120)
+            assert again.status_code == 200, again.text
+            assert again.json()["rows"] == first.json()["rows"]
+        (new_child,) = _preview_children(api.processes[0].popen.pid)
+        assert new_child != child

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -173,6 +174,21 @@ def test_nginx_serves_https_only_with_the_api_headers_once(topology: Topology) -
     # The API saw https through X-Forwarded-Proto; nginx did not add a second copy.
     assert response.headers.get_list("strict-transport-security") == ["max-age=31536000"]
     assert response.headers.get_list("x-frame-options") == ["DENY"]
+
+
+def test_the_web_page_and_its_assets_are_served_through_nginx_with_the_api_csp(
+    topology: Topology,
+) -> None:
+    with topology.client() as client:
+        page = client.get("/")
+        assert page.status_code == 200, page.text
+        assert "text/html" in page.headers["content-type"]
+        # The API's policy, once: the page loads only its own scripts and styles.
+        assert page.headers.get_list("content-security-policy") == ["default-src 'self'"]
+        assets = re.findall(r'(?:src|href)="(/web/[^"]+)"', page.text)
+        assert any(asset.startswith("/web/app.js") for asset in assets), assets
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
 
 
 def _remaining(client: httpx.Client, **headers: str) -> int:
