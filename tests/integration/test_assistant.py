@@ -6,6 +6,7 @@ the endpoint says so while everything else keeps working."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -25,6 +27,7 @@ from tests.fake_anthropic import (
     text,
     tool_use,
 )
+from tests.integration.test_statistics import tdbuddy
 from tests.services import Stack, api_of_its_own, new_api_key, run_sql
 
 SUGGEST = "/v1/specs/suggest"
@@ -408,3 +411,39 @@ def test_without_a_key_the_assistant_answers_503_and_everything_else_works(
         assert health["checks"]["claude"]["status"] == "not_configured"
         assert health["status"] == "ok"
     assert messages_requests(claude) == []
+
+
+def test_a_suggestion_counts_in_its_users_daily_statistics(
+    stack: Stack, stack_env: dict[str, str], claude: FakeAnthropic
+) -> None:
+    name = f"counted-{uuid.uuid4().hex[:6]}"
+    key = new_api_key(stack_env, name)
+    with stack.client(key) as client:
+        claude.queue(tool_use(default_spec("en_US"), input_tokens=700, output_tokens=70))
+        assert client.post(SUGGEST, json={"prompt": "customers"}).status_code == 200
+        claude.queue(overloaded(), overloaded(), overloaded())
+        assert client.post(SUGGEST, json={"prompt": "customers"}).status_code == 503
+    today = dt.datetime.now(dt.UTC).date()
+    printed = tdbuddy(stack_env, "stats", "roll-up", "--day", today.isoformat())
+    assert "assistant:" in printed
+
+    async def users_row() -> dict[str, Any]:
+        conn = await asyncpg.connect(stack_env["DATABASE_URL"])
+        try:
+            row = await conn.fetchrow(
+                "SELECT s.assistant_requests, s.assistant_input_tokens, "
+                "s.assistant_output_tokens FROM usage_statistics s JOIN users u "
+                "ON u.id = s.user_id WHERE u.name = $1 AND s.day = $2",
+                name,
+                today,
+            )
+            return dict(row) if row else {}
+        finally:
+            await conn.close()
+
+    # Both requests, the one Claude never answered too; only the answered one spent tokens.
+    assert asyncio.run(users_row()) == {
+        "assistant_requests": 2,
+        "assistant_input_tokens": 700,
+        "assistant_output_tokens": 70,
+    }
