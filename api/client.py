@@ -4,8 +4,10 @@ running service, found by TDBUDDY_URL and TDBUDDY_API_KEY.
 It runs on a user's laptop, so it speaks plain JSON over httpx and imports nothing of the
 server or the engine. Answers that say "later" (429, 503, a 409 for a submit still in flight,
 Retry-After) are waited out, and a submit sends one Idempotency-Key with every attempt, so a
-retry after a lost answer never makes a second job. A failure a user can act on ends the
-command with one line on stderr and an exit code, never a traceback.
+retry after a lost answer never makes a second job. A "later" that waiting cannot meet (a
+limit of the plan, or a Retry-After of hours) ends the command at once, in the API's words.
+A failure a user can act on ends the command with one line on stderr and an exit code, never
+a traceback.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Transient failures in a row (429, 503, a dropped connection…) before a command gives up.
 MAX_RETRIES = 10
 MAX_BACKOFF_SECONDS = 30.0
-MAX_RETRY_AFTER_SECONDS = 300.0  # a longer Retry-After is waited this long, then asked again
+# A longer Retry-After is not waited out: the command stops and says when to try again.
+MAX_RETRY_AFTER_SECONDS = 300.0
 POLL_SECONDS = 2.0  # between polls of an unfinished job that came without Retry-After
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 CHUNK_BYTES = 1024 * 1024
@@ -86,7 +89,8 @@ def notice(message: str) -> None:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """The seconds the response's Retry-After asks for (seconds or an HTTP date), if any."""
+    """The seconds the response's Retry-After asks for (seconds or an HTTP date), if any,
+    however long."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -99,7 +103,14 @@ def retry_after(response: httpx.Response) -> float | None:
             ).total_seconds()
         except (TypeError, ValueError):
             return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+    return max(seconds, 0.0)
+
+
+def poll_delay(response: httpx.Response) -> float:
+    """How long to wait before looking at an unfinished job again: its Retry-After, at most
+    MAX_RETRY_AFTER_SECONDS, else POLL_SECONDS."""
+    asked = retry_after(response)
+    return POLL_SECONDS if asked is None else min(asked, MAX_RETRY_AFTER_SECONDS)
 
 
 def refusal(response: httpx.Response, spec_path: str | None = None) -> ClientError:
@@ -114,7 +125,7 @@ def refusal(response: httpx.Response, spec_path: str | None = None) -> ClientErr
     status = response.status_code
     if isinstance(body, dict) and isinstance(body.get("detail"), str):
         field = f"{body['field']}: " if body.get("field") else ""
-        message = f"{field}{body['detail']} ({status} {body.get('error', 'error')})"
+        message = f"{field}{body['detail']} ({status} {body.get('error', 'error')}{_limit(body)})"
     else:
         message = f"the API answered {status} {response.reason_phrase}"
     if status == 401:
@@ -123,6 +134,41 @@ def refusal(response: httpx.Response, spec_path: str | None = None) -> ClientErr
     if bad_input and spec_path is not None:
         message = f"{spec_path}: {message}"
     return ClientError(message, EXIT_BAD_INPUT if bad_input else EXIT_FAILED)
+
+
+def _limit(body: dict[str, Any]) -> str:
+    """A plan limit's name, value and reset time, as a refusal for one spells them out."""
+    if body.get("error") != "plan_limit_reached" or not body.get("limit"):
+        return ""
+    value = body.get("limit_value")
+    shown = f": {body['limit']} {value:,}" if isinstance(value, int) else f": {body['limit']}"
+    return f"{shown}, resets at {body['resets_at']}" if body.get("resets_at") else shown
+
+
+def waiting_cannot_help(response: httpx.Response) -> ClientError | None:
+    """The error to stop with when an answer that asks to wait is not worth waiting for:
+    a limit of the plan (the API names it and says when it resets; a few minutes of retries
+    rarely pass it), or a Retry-After longer than a command waits. None for a wait worth
+    sitting out."""
+    if response.status_code == 429:
+        response.read()  # a refusal's body is small, even on a streamed download
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("error") == "plan_limit_reached":
+            return refusal(response)
+    asked = retry_after(response)
+    if asked is None or asked <= MAX_RETRY_AFTER_SECONDS:
+        return None
+    response.read()
+    error = refusal(response)
+    back = dt.datetime.now().astimezone() + dt.timedelta(seconds=asked)
+    return ClientError(
+        f"{error}; the API asks to wait {asked / 60:,.0f} min, longer than tdbuddy waits: "
+        f"try again after {back:%Y-%m-%d %H:%M}",
+        error.exit_code,
+    )
 
 
 def _asks_to_wait(response: httpx.Response) -> bool:
@@ -140,7 +186,8 @@ def send_patiently(
     attempt: Callable[[], httpx.Response], url: str, reached: bool = False
 ) -> httpx.Response:
     """The first answer of `attempt` that does not ask to wait, or the last one after
-    MAX_RETRIES in a row. Only for requests that are safe to repeat.
+    MAX_RETRIES in a row. Only for requests that are safe to repeat. Raises ClientError at
+    once for a wait that waiting cannot end (see `waiting_cannot_help`).
 
     A refused connection before any answer (`reached` false) means a wrong URL or no service
     and is told at once; once the API has answered, it is a restart or a blip to wait out.
@@ -161,6 +208,10 @@ def send_patiently(
         reached = True
         if not _asks_to_wait(response) or failures >= MAX_RETRIES:
             return response
+        hopeless = waiting_cannot_help(response)
+        if hopeless is not None:
+            response.close()
+            raise hopeless
         failures += 1
         response.close()
         asked = retry_after(response)
@@ -206,8 +257,7 @@ class Service:
     def job(self, job_id: str) -> tuple[dict[str, Any], float]:
         """The job's view, and how long the API asks to wait before the next look."""
         response = self.call("GET", f"/v1/jobs/{job_id}")
-        delay = retry_after(response)
-        return response.json(), POLL_SECONDS if delay is None else delay
+        return response.json(), poll_delay(response)
 
 
 def _reason(exc: httpx.TransportError) -> str:
@@ -278,9 +328,8 @@ def _submit(args: argparse.Namespace) -> int:
         print(f"job {job['id']} submitted: {job['url']}", file=out, flush=True)
         if not (args.wait or args.output):
             return EXIT_OK
-        first_wait = retry_after(response)
         try:
-            job = _wait(service, job, POLL_SECONDS if first_wait is None else first_wait)
+            job = _wait(service, job, poll_delay(response))
         except KeyboardInterrupt:
             print(
                 f"\ntdbuddy: stopped waiting; job {job['id']} keeps running: {job['url']}",

@@ -141,7 +141,11 @@ def _add_client_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParse
         command.epilog = CLIENT_EPILOG
         command.formatter_class = argparse.RawDescriptionHelpFormatter
         command.add_argument("--url", help="the API's base URL (default TDBUDDY_URL)")
-        command.add_argument("--api-key", help="the API key (default TDBUDDY_API_KEY)")
+        command.add_argument(
+            "--api-key",
+            help="the API key (default TDBUDDY_API_KEY; prefer the variable, since a flag "
+            "shows in ps and shell history)",
+        )
     submit = sub.choices["submit"]
     submit.add_argument("spec", help="dataset spec, a JSON file")
     submit.add_argument("--rows", type=int, help="row count (overrides the spec)")

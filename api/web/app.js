@@ -5,6 +5,7 @@
 
 const KEY_STORAGE = 'tdbuddy.apiKey';
 const DRAFT_STORAGE = 'tdbuddy.draft';
+const LOCALE_CHOSEN_STORAGE = 'tdbuddy.localeChosen';
 const LANG_STORAGE = 'tdbuddy.lang';
 const PREVIEW_DELAY_MS = 600;
 const HISTORY_PAGE = 10;
@@ -36,6 +37,10 @@ const page = {
   types: new Map(), // type name → its catalog entry
   fields: [], // {id, name, type, values: {option: text | boolean}, raw: {option: JSON value}}
   extras: {}, // spec settings the form does not edit, kept as they came
+  // Whether the builder's locale was picked on purpose (in the select, or by a loaded or
+  // suggested spec) rather than taken from the page's language: only then does the AI box
+  // send it, so that "500 Japanese customers" asked on the English page is ja_JP data.
+  localeChosen: false,
   nextFieldId: 1,
   specError: null, // the last 422 of a preview or submit, shown beside the builder
   preview: null, // the last preview answer, and whether its seed was the user's
@@ -46,6 +51,7 @@ const page = {
   previewAbort: null,
   job: null, // the job followed on this page
   jobTimer: 0,
+  pollRun: 0, // the one polling loop that may go on; an older one ends at its next step
   pendingSubmit: null, // {body, key}: a retried submit reuses its Idempotency-Key
   history: [],
   historyCursor: null,
@@ -374,6 +380,7 @@ function loadSpec(spec) {
   $('spec-format').value = spec.format ?? 'csv';
   ensureOption($('spec-locale'), spec.locale);
   $('spec-locale').value = spec.locale ?? 'en_US';
+  page.localeChosen = typeof spec.locale === 'string' && spec.locale !== '';
   $('spec-seed').value = spec.seed ?? '';
   $('spec-gzip').checked = spec.compression === 'gzip';
   page.fields = Array.isArray(spec.fields) ? spec.fields.map(fieldFromSpec) : [];
@@ -384,6 +391,7 @@ function loadSpec(spec) {
   page.specError = null;
   renderFields();
   renderExtras();
+  renderAiLocale();
 }
 
 function starterSpec() {
@@ -402,19 +410,28 @@ function starterSpec() {
 
 function saveDraft() {
   sessionStorage.setItem(DRAFT_STORAGE, specBody());
+  sessionStorage.setItem(LOCALE_CHOSEN_STORAGE, String(page.localeChosen));
 }
 
+// A draft always holds a locale, so whether it was chosen is kept beside it.
 function loadDraft() {
   const saved = sessionStorage.getItem(DRAFT_STORAGE);
   if (saved) {
     try {
       loadSpec(parseJson(saved));
+      setLocaleChosen(sessionStorage.getItem(LOCALE_CHOSEN_STORAGE) === 'true');
       return;
     } catch {
       sessionStorage.removeItem(DRAFT_STORAGE);
     }
   }
   loadSpec(starterSpec());
+  setLocaleChosen(false); // the starter's locale only follows the page's language
+}
+
+function setLocaleChosen(chosen) {
+  page.localeChosen = chosen;
+  renderAiLocale();
 }
 
 // Called after every edit of the builder.
@@ -826,23 +843,41 @@ async function submitJob() {
 }
 
 function followJob(job, retryAfter) {
-  clearTimeout(page.jobTimer);
   page.job = job;
   renderJob();
-  if (!isFinal(job.state)) page.jobTimer = setTimeout(pollJob, retryAfter * 1000);
+  if (isFinal(job.state)) stopPolling();
+  else pollJobIn(retryAfter);
+}
+
+// Starts the job's polling loop afresh, `seconds` from now. There is only ever one: this
+// ends the one before, even one whose request is still out (see pollJob).
+function pollJobIn(seconds) {
+  stopPolling();
+  const run = page.pollRun;
+  page.jobTimer = setTimeout(() => pollJob(run), seconds * 1000);
+}
+
+function pollJobNow() {
+  stopPolling();
+  pollJob(page.pollRun);
+}
+
+function stopPolling() {
+  clearTimeout(page.jobTimer);
+  page.pollRun += 1;
 }
 
 function isFinal(state) {
   return !['queued', 'running'].includes(state);
 }
 
-async function pollJob() {
+async function pollJob(run) {
   const job = page.job;
-  if (!job) return;
+  if (!job || run !== page.pollRun) return;
   let wait = DEFAULT_RETRY_SECONDS;
   try {
     const { data, headers } = await api('GET', `/v1/jobs/${encodeURIComponent(job.id)}`);
-    if (!page.job || page.job.id !== job.id) return;
+    if (run !== page.pollRun) return; // a newer loop (or a cancel) took over meanwhile
     page.job = data;
     wait = retryAfterOf(headers);
     renderJob();
@@ -851,10 +886,11 @@ async function pollJob() {
       return;
     }
   } catch (error) {
+    if (run !== page.pollRun) return;
     if (error instanceof ApiFailure && error.retryAfter) wait = error.retryAfter;
     setStatus('submit-status', describeError(error), 'error');
   }
-  page.jobTimer = setTimeout(pollJob, wait * 1000);
+  page.jobTimer = setTimeout(() => pollJob(run), wait * 1000);
 }
 
 async function cancelJob() {
@@ -862,14 +898,15 @@ async function cancelJob() {
   if (!job) return;
   try {
     const { data } = await api('POST', `/v1/jobs/${encodeURIComponent(job.id)}/cancel`);
-    clearTimeout(page.jobTimer);
+    if (!page.job || page.job.id !== job.id) return;
+    stopPolling();
     page.job = data;
     renderJob();
   } catch (error) {
     if (!(error instanceof ApiFailure && error.status === 409)) {
       setStatus('submit-status', describeError(error), 'error');
     }
-    pollJob();
+    if (page.job && page.job.id === job.id) pollJobNow(); // the loop goes on from this look
     return;
   }
   loadHistory(true);
@@ -1019,8 +1056,9 @@ async function suggestSpec() {
   button.disabled = true;
   setStatus('ai-status', t('ai.working'), 'busy');
   try {
-    const body = toJson({ prompt, locale: $('spec-locale').value });
-    const { data } = await api('POST', '/v1/specs/suggest', { body });
+    // A locale the user did not pick is left to Claude, which reads it from the request.
+    const asked = page.localeChosen ? { prompt, locale: $('spec-locale').value } : { prompt };
+    const { data } = await api('POST', '/v1/specs/suggest', { body: toJson(asked) });
     loadSpec(data.spec);
     specChanged();
     const usage = data.usage || {};
@@ -1037,6 +1075,13 @@ async function suggestSpec() {
   } finally {
     button.disabled = false;
   }
+}
+
+// Says under the AI box whether the builder's locale goes with the request.
+function renderAiLocale() {
+  const note = $('ai-locale');
+  note.textContent = page.localeChosen ? t('ai.locale_fixed', { locale: localeLabel($('spec-locale').value) }) : t('ai.locale_free');
+  note.dataset.locale = page.localeChosen ? $('spec-locale').value : '';
 }
 
 // --- language ------------------------------------------------------------------------------
@@ -1061,6 +1106,7 @@ function setLanguage(lang) {
   renderJob();
   renderHistory();
   renderKeyStatus();
+  renderAiLocale();
   markSpecError();
   for (const id of ['ai-status', 'submit-status', 'json-status']) setStatus(id, '');
 }
@@ -1133,6 +1179,7 @@ function wireEvents() {
   for (const id of ['spec-name', 'spec-rows', 'spec-seed']) $(id).addEventListener('input', specChanged);
   for (const id of ['spec-format', 'spec-gzip']) $(id).addEventListener('change', specChanged);
   $('spec-locale').addEventListener('change', () => {
+    setLocaleChosen(true);
     renderFields(); // the examples follow the locale
     specChanged();
   });
@@ -1159,6 +1206,7 @@ async function start() {
   applyLanguage();
   fillChoices();
   wireEvents();
+  renderAiLocale();
   $('api-key').value = apiKey();
   renderPreview();
   renderHistory();

@@ -35,6 +35,14 @@ const MESSAGES = {
     ja: '例: 会員ランクと購入履歴のある、日本の EC サイトの顧客 500 人',
     en: 'e.g. 500 Japanese e-commerce customers with loyalty tiers and order history',
   },
+  'ai.locale_free': {
+    ja: 'ロケール: 説明文から AI が選びます（固定したいときはフォームのロケールを選んでください）。',
+    en: 'Locale: the assistant picks it from your description (choose one in the form to fix it).',
+  },
+  'ai.locale_fixed': {
+    ja: 'ロケール: フォームで選んだ {locale} を使います。',
+    en: 'Locale: {locale}, as chosen in the form.',
+  },
   'ai.run': { ja: '定義を提案してもらう', en: 'Suggest a spec' },
   'ai.working': { ja: 'AI が定義を考えています…', en: 'The assistant is working on it…' },
   'ai.empty': { ja: '作りたいデータの説明を入力してください。', en: 'Describe the data you want first.' },

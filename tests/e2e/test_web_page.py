@@ -5,6 +5,7 @@ preview it, generate it, watch it finish, download the file and read it."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -311,3 +312,108 @@ def test_the_ai_box_fills_the_builder_and_reports_what_it_could_not_do(
     expect(page.locator("#ai-status")).to_have_class(re.compile(r"\berror\b"))
     expect(page.locator("#ai-status")).to_contain_text("フォームは変更していません")
     expect_field_names(page, suggested)
+
+
+def _locale_line(fake_anthropic: FakeAnthropic) -> str:
+    """The locale line of the request Claude was sent last, as the API wrote it."""
+    asked = [seen.body for seen in fake_anthropic.take_requests() if seen.path == "/v1/messages"]
+    assert asked and asked[-1] is not None
+    first: str = asked[-1]["messages"][0]["content"]
+    return first.splitlines()[0]
+
+
+def _ask(page: Page, prompt: str) -> None:
+    """Asks the AI box for a spec and waits until the suggestion is in the builder."""
+    page.locator("#ai-prompt").fill(prompt)
+    with page.expect_response("**/v1/specs/suggest") as answered:
+        page.locator("#ai-run").click()
+    assert answered.value.status == 200, answered.value.text()
+    expect(page.locator("#ai-status")).to_have_class(re.compile(r"\bok\b"))
+
+
+def test_the_ai_box_leaves_the_locale_to_claude_until_the_user_picks_one(
+    en_page: Page, stack: Stack, api_key: str, fake_anthropic: FakeAnthropic
+) -> None:
+    page = en_page
+    open_page(page, stack, api_key)
+    # The builder starts at en_US only because the page is in English: not a choice.
+    expect(page.locator("#spec-locale")).to_have_value("en_US")
+    expect(page.locator("#ai-locale")).to_contain_text("picks it from your description")
+    fake_anthropic.take_requests()
+
+    _ask(page, "500 Japanese e-commerce customers")
+
+    assert _locale_line(fake_anthropic).startswith("Locale: choose from the request")
+    # The suggested spec's locale is in the builder now, and goes with the next request.
+    expect(page.locator("#ai-locale")).to_contain_text("as chosen in the form")
+
+    # A new tab starts afresh; there the user picks ja_JP, and it is sent from then on.
+    other = page.context.new_page()
+    open_page(other, stack, api_key)
+    expect(other.locator("#ai-locale")).to_contain_text("picks it from your description")
+    other.locator("#spec-locale").select_option("ja_JP")
+    expect(other.locator("#ai-locale")).to_contain_text("ja_JP")
+    other.reload()  # the choice is part of the tab's draft
+    expect(other.locator("body")).to_have_attribute("data-ready", "true")
+    expect(other.locator("#ai-locale")).to_contain_text("ja_JP")
+
+    _ask(other, "500 e-commerce customers")
+
+    assert _locale_line(fake_anthropic).startswith("Locale: ja_JP")
+    expect(other.locator("#spec-locale")).to_have_value("ja_JP")
+
+
+# --- following a job -----------------------------------------------------------------------
+
+JOB_URL = re.compile(r"/v1/jobs/[0-9a-f-]{36}$")
+# Counts the job box's redraws in `data-job-renders` on <body>: one per answer the page
+# got about the job, and the sign that its next poll is scheduled.
+COUNT_JOB_RENDERS = """() => {
+    const box = document.getElementById('job');
+    document.body.dataset.jobRenders = '0';
+    new MutationObserver((records) => {
+        const drawn = records.filter((record) => record.target === box).length;
+        document.body.dataset.jobRenders = String(Number(document.body.dataset.jobRenders) + drawn);
+    }).observe(box, { childList: true });
+}"""
+
+
+def test_failed_cancels_leave_one_polling_loop(en_page: Page, stack: Stack, api_key: str) -> None:
+    page = en_page
+    polls: list[str] = []  # the URL of every GET of the job
+    waits: list[str] = []  # the Retry-After of every answer to one
+    page.on("request", lambda r: polls.append(r.url) if JOB_URL.search(r.url) else None)
+    page.on(
+        "response",
+        lambda r: waits.append(r.headers.get("retry-after", "")) if JOB_URL.search(r.url) else None,
+    )
+    page.clock.install()  # the page's timers run only when the test moves the clock on
+    open_page(page, stack, api_key)
+    page.locator("#spec-rows").fill("100000000")  # still running whenever the test looks
+    page.evaluate(COUNT_JOB_RENDERS)
+    renders = page.locator("body")
+    now_ms = page.evaluate("Date.now()")
+    page.clock.pause_at(dt.datetime.fromtimestamp(now_ms / 1000 + 1, dt.UTC))
+    page.locator("#submit").click()
+    expect(renders).to_have_attribute("data-job-renders", "1")
+    try:
+        # Each cancel fails on the way (the network drops it); the page looks at the job again.
+        page.route("**/v1/jobs/*/cancel", lambda route: route.abort())
+        for drawn in range(2, 5):
+            page.locator("#job-cancel").click()
+            expect(renders).to_have_attribute("data-job-renders", str(drawn))
+        expect(page.locator("#submit-status")).to_have_text("Could not reach the server.")
+        assert len(polls) == 3
+        wait_ms = int(float(waits[-1]) * 1000)
+
+        # Three poll intervals: one look at the job each, not one for every failed cancel.
+        for drawn in range(5, 8):
+            page.clock.run_for(wait_ms)
+            expect(renders).to_have_attribute("data-job-renders", str(drawn))
+        assert len(polls) == 6, polls
+        expect(page.locator("#job")).to_have_attribute("data-state", re.compile("queued|running"))
+    finally:
+        if polls:
+            job_id = polls[0].rsplit("/", 1)[1]
+            with stack.client(api_key) as client:
+                client.post(f"/v1/jobs/{job_id}/cancel")

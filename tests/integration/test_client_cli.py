@@ -22,7 +22,14 @@ import pytest
 
 from generators.tables import display_width
 from tests.integration.test_end_to_end import expected_bytes
-from tests.services import Stack, api_of_its_own, job_when, new_api_key, stack_of_its_own
+from tests.services import (
+    Stack,
+    api_of_its_own,
+    job_when,
+    new_api_key,
+    run_sql,
+    stack_of_its_own,
+)
 
 SPEC: dict[str, Any] = {
     "name": "cli_users",
@@ -278,6 +285,30 @@ def test_a_rate_limited_submit_waits_and_gets_through_with_one_job(
     assert "rate limited (429); retrying in" in result.stderr
     assert out.read_bytes() == expected_bytes({**SPEC, "format": "csv"})
     assert [job["id"] for job in jobs_of(stack, key)] == [submitted_id(result.stdout)]
+
+
+def test_a_plan_limit_stops_the_submit_at_once_with_the_plans_words(
+    stack: Stack, stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    plan = f"one-a-day-{uuid.uuid4().hex[:6]}"
+    run_sql(
+        stack_env["DATABASE_URL"], "INSERT INTO plans (name, jobs_per_day) VALUES ($1, 1)", plan
+    )
+    key = new_api_key(stack_env, f"frugal-{uuid.uuid4().hex[:6]}", plan=plan)
+    spec_path = write_spec(tmp_path, SPEC)
+    first = tdbuddy(stack.base_url, key, "submit", spec_path)
+    assert first.returncode == 0, first.stderr
+
+    # The limit resets at midnight UTC: no waiting it out, ten times five minutes.
+    second = tdbuddy(stack.base_url, key, "submit", spec_path, "--wait")
+
+    assert second.returncode == 1, second.stderr
+    assert second.stdout == ""
+    told = second.stderr.strip()
+    assert told.startswith(f"tdbuddy: plan '{plan}' allows 1 jobs per day (UTC)"), told
+    assert "(429 plan_limit_reached: jobs_per_day 1, resets at " in told
+    assert "retrying" not in told and "Traceback" not in told
+    assert [job["id"] for job in jobs_of(stack, key)] == [submitted_id(first.stdout)]
 
 
 class LosingProxy(ThreadingHTTPServer):

@@ -23,9 +23,12 @@ from api.client import (
     EXIT_INTERRUPTED,
     EXIT_JOB_CANCELLED,
     EXIT_JOB_FAILED,
+    MAX_RETRY_AFTER_SECONDS,
     ClientError,
     job_table,
+    poll_delay,
     retry_after,
+    send_patiently,
     spec_body,
 )
 from core.cli import CLIENT_EPILOG
@@ -188,9 +191,92 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after(answer("7")) == 7.0
     soon = email.utils.formatdate(time.time() + 30, usegmt=True)
     assert 25 <= (retry_after(answer(soon)) or 0) <= 30
-    assert retry_after(answer("86400")) == 300.0  # asked again after five minutes at most
+    assert retry_after(answer("86400")) == 86400.0
     assert retry_after(answer("soon")) is None
     assert retry_after(httpx.Response(200)) is None
+    # A job is looked at again after five minutes at most, and every 2 s without a hint.
+    assert poll_delay(answer("86400")) == MAX_RETRY_AFTER_SECONDS
+    assert poll_delay(answer("1")) == 1.0
+    assert poll_delay(httpx.Response(200)) == 2.0
+
+
+# --- answers that ask to wait: waited out, or told at once --------------------------------
+
+
+def _answering(*answers: httpx.Response) -> tuple[list[httpx.Request], httpx.Client]:
+    """A client whose requests get `answers` in turn, and the list of requests it sent."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers[len(sent) - 1]
+
+    return sent, httpx.Client(transport=httpx.MockTransport(answer), base_url="http://api")
+
+
+def _submit_with(client: httpx.Client) -> httpx.Response:
+    return send_patiently(lambda: client.post("/v1/jobs", json=SPEC), "http://api", True)
+
+
+def test_a_short_rate_limit_is_waited_out(capsys: pytest.CaptureFixture[str]) -> None:
+    limited = {"error": "rate_limited", "detail": "60 requests per minute per API key"}
+    sent, client = _answering(
+        httpx.Response(429, json=limited, headers={"Retry-After": "0"}),
+        httpx.Response(202, json={"id": "job"}),
+    )
+    with client:
+        answer = _submit_with(client)
+    assert answer.status_code == 202 and len(sent) == 2
+    assert "rate limited (429); retrying in 0 s" in capsys.readouterr().err
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes any wait of the client fail the test at once, rather than sit it out."""
+
+    def refuse(seconds: float) -> None:
+        raise AssertionError(f"the client waited {seconds} s instead of stopping")
+
+    monkeypatch.setattr("api.client.time.sleep", refuse)
+
+
+@pytest.mark.usefixtures("no_waiting")
+def test_a_retry_after_of_hours_is_told_at_once_not_waited() -> None:
+    limited = {"error": "rate_limited", "detail": "the API key is blocked for an hour"}
+    sent, client = _answering(httpx.Response(429, json=limited, headers={"Retry-After": "3600"}))
+    with client, pytest.raises(ClientError) as stopped:
+        _submit_with(client)
+    assert len(sent) == 1
+    assert stopped.value.exit_code == EXIT_FAILED
+    message = str(stopped.value)
+    assert message.startswith("the API key is blocked for an hour (429 rate_limited)")
+    assert "asks to wait 60 min" in message and "try again after" in message
+
+
+@pytest.mark.usefixtures("no_waiting")
+def test_a_plan_limit_is_told_at_once_with_its_limit_and_reset_time() -> None:
+    detail = (
+        "plan 'trial' allows 1 jobs per day (UTC) and today's are used up; the count starts "
+        "again at 2026-11-30 00:00 UTC"
+    )
+    body = {
+        "error": "plan_limit_reached",
+        "detail": detail,
+        "field": None,
+        "plan": "trial",
+        "limit": "jobs_per_day",
+        "limit_value": 1,
+        "resets_at": "2026-11-30T00:00:00Z",
+    }
+    # Even with a Retry-After short enough to wait for: the plan, not the minute, says no.
+    sent, client = _answering(httpx.Response(429, json=body, headers={"Retry-After": "30"}))
+    with client, pytest.raises(ClientError) as stopped:
+        _submit_with(client)
+    assert len(sent) == 1
+    assert stopped.value.exit_code == EXIT_FAILED
+    assert str(stopped.value) == (
+        f"{detail} (429 plan_limit_reached: jobs_per_day 1, resets at 2026-11-30T00:00:00Z)"
+    )
 
 
 def test_the_help_names_every_exit_code() -> None:
