@@ -7,18 +7,21 @@ submitted spec is. When it fails, Claude is told the first problem (its path and
 asked once more; a second failure is the caller's to report.
 
 The system prompt is the same for every request, so it is marked for prompt caching.
+
+The SDK takes over two seconds to import (its pydantic models): it is loaded on the first
+suggestion, in a thread, so no API process pays for it at start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, cast
 
-import anthropic
 import msgspec
-from anthropic.types import MessageParam, ToolParam, Usage
 
 from api.field_types import FieldOptionDoc, build_catalog
 from core.settings import AssistantSettings
@@ -26,6 +29,10 @@ from generators.errors import SpecError
 from generators.locales import SUPPORTED_LOCALES
 from generators.spec import MAX_FIELDS, MAX_ROWS, MAX_TABLES, parse_spec
 from generators.writers import WRITERS
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import MessageParam, ToolParam
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +100,27 @@ class SchemaAssistant:
         if not settings.api_key:
             raise ValueError("the schema assistant needs ANTHROPIC_API_KEY")
         self._settings = settings
-        self._client = anthropic.AsyncAnthropic(
-            api_key=settings.api_key,
-            base_url=settings.base_url,
-            timeout=settings.timeout_seconds,
-            max_retries=settings.max_retries,
-        )
+        self._client: anthropic.AsyncAnthropic | None = None
+        self._starting = asyncio.Lock()
         self._system = system_prompt()
         self._tool = spec_tool()
 
     async def close(self) -> None:
-        await self._client.close()
+        if self._client is not None:
+            await self._client.close()
+
+    async def _started(self) -> anthropic.AsyncAnthropic:
+        """The client, made on first use (the SDK imported in a thread meanwhile)."""
+        async with self._starting:
+            if self._client is None:
+                sdk = await asyncio.to_thread(_sdk)
+                self._client = sdk.AsyncAnthropic(
+                    api_key=self._settings.api_key,
+                    base_url=self._settings.base_url,
+                    timeout=self._settings.timeout_seconds,
+                    max_retries=self._settings.max_retries,
+                )
+            return self._client
 
     def estimate(self, prompt: str) -> int:
         """A generous guess of the tokens a suggestion of `prompt` spends (every round at
@@ -118,6 +135,7 @@ class SchemaAssistant:
         All rounds and retries together end within ASSISTANT_DEADLINE_SECONDS."""
         spent = Tally()
         deadline = self._settings.deadline_seconds
+        await self._started()  # the SDK's first import is not Claude's time
         try:
             async with asyncio.timeout(deadline):
                 return await self._rounds(prompt, locale, spent)
@@ -159,16 +177,18 @@ class SchemaAssistant:
                 "Answer only by calling the dataset_spec tool with the whole spec."
             )
             messages += [
-                cast(MessageParam, {"role": "assistant", "content": blocks or "(no answer)"}),
-                cast(MessageParam, {"role": "user", "content": repair}),
+                cast("MessageParam", {"role": "assistant", "content": blocks or "(no answer)"}),
+                cast("MessageParam", {"role": "user", "content": repair}),
             ]
         raise SuggestionInvalid(problem, spent.usage)
 
     async def _ask(
         self, messages: list[MessageParam], usage: TokenUsage
     ) -> anthropic.types.Message:
+        client = await self._started()
+        sdk = _sdk()
         try:
-            return await self._client.messages.create(
+            return await client.messages.create(
                 model=self._settings.model,
                 max_tokens=self._settings.max_tokens,
                 system=[
@@ -183,30 +203,36 @@ class SchemaAssistant:
                 },
                 messages=messages,
             )
-        except anthropic.APIStatusError as exc:
+        except sdk.APIStatusError as exc:
             raise _failed(exc, usage) from exc
-        except anthropic.APITimeoutError as exc:
+        except sdk.APITimeoutError as exc:
             raise AssistantFailed(
                 f"Claude did not answer within {self._settings.timeout_seconds:g} s; try again",
                 30,
                 usage,
             ) from exc
-        except anthropic.APIResponseValidationError as exc:
+        except sdk.APIResponseValidationError as exc:
             raise AssistantFailed("Claude's answer could not be read; try again", 5, usage) from exc
-        except anthropic.APIConnectionError as exc:
+        except sdk.APIConnectionError as exc:
             raise AssistantFailed(
                 "Claude's API cannot be reached; try again later", 30, usage
             ) from exc
 
 
+def _sdk() -> ModuleType:
+    """The anthropic SDK (imported once, on first use)."""
+    return importlib.import_module("anthropic")
+
+
 def _failed(exc: anthropic.APIStatusError, usage: TokenUsage) -> AssistantFailed:
     """What the user is told when Claude answered with an error after the SDK's retries."""
+    sdk = _sdk()
     retry_after = _retry_after(exc.response.headers)
-    if exc.status_code == 529 or isinstance(exc, anthropic.InternalServerError):
+    if exc.status_code == 529 or isinstance(exc, sdk.InternalServerError):
         return AssistantFailed(
             "Claude is overloaded right now; try again shortly", retry_after or 30, usage
         )
-    if isinstance(exc, anthropic.RateLimitError):
+    if isinstance(exc, sdk.RateLimitError):
         return AssistantFailed(
             "the service's Claude quota is used up for now; try again shortly",
             retry_after or 60,
@@ -231,8 +257,8 @@ def _retry_after(headers: Any) -> int | None:
 
 def _usage(reply: anthropic.types.Message) -> TokenUsage:
     """What Claude billed for one answer (cache writes and reads are input tokens too)."""
-    usage: Usage | None = getattr(reply, "usage", None)
-    if not isinstance(usage, Usage):
+    usage = getattr(reply, "usage", None)
+    if not isinstance(usage, _sdk().types.Usage):
         return TokenUsage()
     cached = (usage.cache_creation_input_tokens or 0) + (usage.cache_read_input_tokens or 0)
     return TokenUsage((usage.input_tokens or 0) + cached, usage.output_tokens or 0)
@@ -250,7 +276,7 @@ def _blocks(reply: anthropic.types.Message) -> list[dict[str, Any]]:
     content = getattr(reply, "content", None)
     blocks = []
     for block in content if isinstance(content, list) else []:
-        data = block.to_dict() if isinstance(block, anthropic.BaseModel) else None
+        data = block.to_dict() if isinstance(block, _sdk().BaseModel) else None
         if not isinstance(data, dict):
             continue
         if data.get("type") == "text" and isinstance(data.get("text"), str) and data["text"]:
