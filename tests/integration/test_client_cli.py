@@ -76,6 +76,23 @@ def write_spec(folder: Path, spec: dict[str, Any], name: str = "spec.json") -> P
     return path
 
 
+def waiting_submit(
+    stack: Stack, api_key: str, folder: Path, spec_path: Path, *wait: str
+) -> tuple[subprocess.Popen[str], str]:
+    """`tdbuddy submit` of a BIG_ROWS job left waiting in the background, and its job id."""
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "submit", str(spec_path), "--rows", str(BIG_ROWS),
+         *wait],
+        env=client_env(stack.base_url, api_key),
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert waiting.stdout is not None
+    return waiting, submitted_id(waiting.stdout.readline())
+
+
 def submitted_id(stdout: str) -> str:
     """The job id from the line `job ID submitted: URL`."""
     line = next(line for line in stdout.splitlines() if line.startswith("job "))
@@ -194,16 +211,9 @@ def test_cancel_stops_a_running_job_that_a_waiting_submit_then_reports(
     stack: Stack, api_key: str, client: httpx.Client, tmp_path: Path
 ) -> None:
     spec_path = write_spec(tmp_path, {**SPEC, "name": "cli_big", "format": "parquet"})
-    waiting = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "submit", str(spec_path), "--rows", str(BIG_ROWS),
-         "-o", str(tmp_path / "never.parquet")],
-        env=client_env(stack.base_url, api_key),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert waiting.stdout is not None
-    job_id = submitted_id(waiting.stdout.readline())
+    waiting, job_id = waiting_submit(
+        stack, api_key, tmp_path, spec_path, "-o", str(tmp_path / "never.parquet")
+    )
     job_when(client, f"/v1/jobs/{job_id}", lambda j: j["progress"]["rows_done"] > 0, 60)
 
     cancelled = tdbuddy(stack.base_url, api_key, "cancel", job_id)
@@ -228,17 +238,7 @@ def test_ctrl_c_stops_waiting_and_the_job_keeps_running(
     stack: Stack, api_key: str, client: httpx.Client, tmp_path: Path
 ) -> None:
     spec_path = write_spec(tmp_path, {**SPEC, "name": "cli_left_running", "format": "parquet"})
-    waiting = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "submit", str(spec_path), "--rows", str(BIG_ROWS),
-         "--wait"],
-        env=client_env(stack.base_url, api_key),
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert waiting.stdout is not None
-    job_id = submitted_id(waiting.stdout.readline())
+    waiting, job_id = waiting_submit(stack, api_key, tmp_path, spec_path, "--wait")
     job_url = f"/v1/jobs/{job_id}"
     try:
         job_when(client, job_url, lambda j: j["progress"]["rows_done"] > 0, 60)
